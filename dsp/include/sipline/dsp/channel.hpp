@@ -1,0 +1,44 @@
+#pragma once
+// dsp::Channel: the DSP state of one line, on the line side of the codec.
+//  tx direction (line -> network): DTMF detection on the line audio.
+//  rx direction (network -> line): tone playback (dial, ringback, busy, ...)
+//  and DTMF generation replace the network audio while active.
+// Later issues add echo cancellation, caller ID, PLC and fax here.
+// Thread: created on the control thread, then owned by one media worker.
+#include <span>
+
+#include "sipline/base/audio_frame.hpp"
+#include "sipline/dsp/dtmf.hpp"
+#include "sipline/dsp/tone_generator.hpp"
+#include "sipline/dsp/tone_profile.hpp"
+
+namespace sipline::dsp {
+
+class Channel {
+ public:
+  explicit Channel(const ToneProfile& profile);
+
+  const ToneProfile& profile() const { return *profile_; }
+
+  // Realtime: audio from the line (the phone's microphone). Returns the DTMF
+  // events detected in this frame (valid until the next call).
+  std::span<const DtmfEvent> process_tx(base::ConstFrameSpan from_line);
+  // Realtime: audio to the line. `to_line` holds the decoded network audio
+  // (or silence); a playing tone or DTMF digit replaces it.
+  void process_rx(base::FrameSpan to_line);
+
+  // Realtime (no allocation): commands from the control thread, applied on the worker.
+  void play_tone(ToneKind kind);
+  void stop_tone();
+  void start_dtmf(char digit);   // RFC 4733 key-down from the network
+  void stop_dtmf();              // RFC 4733 end
+  void queue_dtmf(char digit, int duration_ms);
+
+ private:
+  const ToneProfile* profile_;
+  DtmfDetector detector_;
+  DtmfGenerator dtmf_out_;
+  ToneGenerator tones_;
+};
+
+}  // namespace sipline::dsp

@@ -1,0 +1,84 @@
+#pragma once
+// The typed, validated configuration. Built once from TOML (a file, or the
+// embedded default of default_config.toml) and passed by const& to the
+// factories; a reload builds a new snapshot. Every key has a default.
+// Validation errors carry "file:line:column: message"; unknown keys are errors
+// (a misspelled key must not be silently ignored on a gateway to the PSTN).
+// Thread: control (load); the struct is immutable afterwards.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "media/media_engine.hpp"
+#include "route/dial_plan.hpp"
+#include "sipline/base/result.hpp"
+
+namespace sipline::gateway::config {
+
+enum class ConfigError { io, syntax, invalid };
+
+struct SipConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 5060;
+  bool udp = true;                  // from transports = ["udp", "tcp"]
+  bool tcp = true;
+  std::string user_agent = "sipline";
+  int no_answer_timeout_s = 60;     // 1..3600
+};
+
+struct MediaConfig {
+  std::string rtp_address;          // "" in TOML -> copied from sip.address by the loader
+  std::uint16_t rtp_port_min = 16384;  // even, < max
+  std::uint16_t rtp_port_max = 16999;
+  std::vector<media::AudioCodec> codecs = {media::AudioCodec::pcmu, media::AudioCodec::pcma};  // non-empty, no repeats
+  int dtmf_payload_type = 101;      // 96..127, or -1 to disable RFC 4733
+  int jitter_buffer_ms = 60;        // 20..500, a multiple of 20
+  int rtp_timeout_s = 60;           // 0 = never
+  int workers = 0;                  // 0 = one per core; resolved by the loader to >= 1
+};
+
+struct ControlConfig {
+  std::string socket = "/tmp/sipline.sock";
+};
+
+struct LogConfig {
+  std::string level = "info";       // trace, debug, info, warn, error
+};
+
+enum class PortKind { fxs, fxo };
+
+struct PortConfig {
+  std::string name;                 // unique, non-empty
+  PortKind kind = PortKind::fxs;    // only "fxs" is accepted until the analog lines issue
+  std::string number;               // unique, digits (and + * #) only; SIP user that reaches the port
+  std::string country;              // "" in TOML -> lines.country
+  int auto_answer_ms = -1;          // sim driver only, -1 = never
+};
+
+struct LinesConfig {
+  std::string driver = "sim";       // only "sim" for now
+  std::string country = "US";       // must name a built-in dsp tone profile
+  int interdigit_timeout_ms = 4000; // 500..30000
+  int first_digit_timeout_ms = 15000;
+  std::vector<PortConfig> ports;    // at least one
+};
+
+struct Config {
+  std::string source;               // file path, or "<embedded default>"
+  SipConfig sip;
+  MediaConfig media;
+  ControlConfig control;
+  LogConfig log;
+  LinesConfig lines;
+  route::DialPlan dial_plan;        // from [[dialplan]] pattern/target tables
+};
+
+// Parses and validates TOML text; `source_name` is used in error messages.
+base::Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
+// Reads and parses a file.
+base::Result<Config> load_config_file(const std::string& path);
+// The embedded default (default_config.toml compiled in).
+base::Result<Config> default_config();
+
+}  // namespace sipline::gateway::config

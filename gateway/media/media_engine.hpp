@@ -1,0 +1,124 @@
+#pragma once
+// MediaEngine: the media threads. A fixed pool of workers, each running a
+// 20 ms timerfd tick over the lines it owns. Every line of the driver is
+// attached to one worker for the life of the engine (an idle line still needs
+// its audio read: dial tone, DTMF dialing). A line can be connected to one RTP
+// stream at a time (StreamId); later issues (call waiting, 3-way) let a line
+// mix several.
+//
+// Per line and tick:
+//   port.read -> dsp::Channel::process_tx (DTMF detect) -> encode -> RTP send
+//     (+ RFC 4733 events for detected digits when the peer negotiated them)
+//   RTP receive -> jitter buffer -> decode -> dsp::Channel::process_rx
+//     (tones / DTMF overlay; RFC 4733 events received are played as DTMF) -> port.write
+//
+// Thread: the public methods are called on the control thread only. Commands
+// go down to the worker through an SPSC queue; events come back up through one
+// SPSC queue per worker, signalled on event_fd(). The tick allocates nothing,
+// locks nothing and does not log.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sipline/base/result.hpp"
+#include "sipline/dsp/tone_profile.hpp"
+#include "sipline/drivers/line_driver.hpp"
+
+namespace sipline::gateway::media {
+
+using LineId = std::size_t;   // the driver's port index
+using StreamId = std::uint32_t;
+
+enum class MediaError { no_port, socket, bad_address, unknown_stream };
+
+enum class AudioCodec { pcmu, pcma };
+enum class Direction { sendrecv, sendonly, recvonly, inactive };
+
+struct MediaEngineConfig {
+  std::string rtp_address = "127.0.0.1";  // local address RTP sockets bind to
+  std::uint16_t port_min = 16384;         // even ports from this range; RTCP on port + 1
+  std::uint16_t port_max = 16999;
+  int workers = 1;                        // >= 1
+  int jitter_buffer_ms = 60;              // playout delay
+  int rtp_timeout_ms = 60000;             // rtp_timeout event after this long without RTP; 0 = never
+};
+
+// What offer/answer agreed for one stream.
+struct StreamParams {
+  std::string remote_address;             // IPv4 or IPv6 literal from SDP c=
+  std::uint16_t remote_port = 0;          // 0 = no remote yet (only receive)
+  AudioCodec codec = AudioCodec::pcmu;
+  std::uint8_t payload_type = 0;
+  int dtmf_payload_type = -1;             // RFC 4733 telephone-event, -1 = not negotiated
+  Direction direction = Direction::sendrecv;
+};
+
+struct StreamInfo {
+  StreamId id = 0;
+  std::uint16_t local_port = 0;           // RTP; RTCP is local_port + 1
+};
+
+struct StreamStats {
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t packets_lost = 0;         // RFC 3550 cumulative lost (expected - received)
+  double jitter_ms = 0;                   // RFC 3550 interarrival jitter
+  std::uint64_t rtcp_sent = 0;
+  std::uint64_t rtcp_received = 0;
+  std::uint32_t ssrc = 0;
+};
+
+enum class MediaEventType {
+  line_digit_begin,   // DTMF digit started in the line audio (digit)
+  line_digit_end,     // ... and ended
+  remote_dtmf,        // an RFC 4733 event arrived from the network (digit), reported once per event
+  rtp_started,        // first RTP packet received on the stream
+  rtp_timeout,        // no RTP for rtp_timeout_ms on a connected stream
+};
+
+struct MediaEvent {
+  MediaEventType type = MediaEventType::line_digit_begin;
+  LineId line = 0;
+  StreamId stream = 0;
+  char digit = 0;
+};
+
+class MediaEngine {
+ public:
+  // `profiles[i]` is the tone profile of driver port i.
+  MediaEngine(const MediaEngineConfig& config, drivers::LineDriver& driver,
+              std::vector<const dsp::ToneProfile*> profiles);
+  ~MediaEngine();  // stops the workers if still running
+  MediaEngine(const MediaEngine&) = delete;
+  MediaEngine& operator=(const MediaEngine&) = delete;
+
+  // Starts the workers; every driver port is attached to one of them.
+  base::Result<void> start();
+  // Stops the workers and closes every stream.
+  void stop();
+
+  // Opens an RTP/RTCP socket pair for `line` (not yet sending).
+  base::Result<StreamInfo> open_stream(LineId line);
+  // Connects the line's audio to the stream with the negotiated parameters.
+  // Calling it again updates the parameters (re-INVITE, early media -> answer).
+  base::Result<void> connect(StreamId stream, const StreamParams& params);
+  // Closes the stream and its sockets; the line goes back to silence.
+  void close_stream(StreamId stream);
+
+  // Local tones towards the line (dial tone, ringback, busy ...). ToneKind::none stops.
+  void play_tone(LineId line, dsp::ToneKind kind);
+
+  // A snapshot of a stream's counters (updated by the worker about every 100 ms).
+  StreamStats stats(StreamId stream) const;
+
+  int event_fd() const;
+  void drain_events(const std::function<void(const MediaEvent&)>& handler);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sipline::gateway::media

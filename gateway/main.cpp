@@ -1,1 +1,227 @@
-int main() { return 0; }  // placeholder: being written
+// sipline: the SIP-to-analog-line gateway daemon. This is the composition root:
+// it reads the configuration, builds the driver, the media engine, the
+// switchboard, the SIP stack and the control socket, and runs the control
+// thread's GLib main loop until SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "call/glib_timers.hpp"
+#include "call/switchboard.hpp"
+#include "config/config.hpp"
+#include "config/default_config.hpp"
+#include "ctl/commands.hpp"
+#include "ctl/control_server.hpp"
+#include "media/media_engine.hpp"
+#include "sip/sip_stack.hpp"
+#include "sipline/base/log.hpp"
+#include "sipline/drivers/sim_driver.hpp"
+#include "version.hpp"
+
+namespace {
+
+using namespace sipline;
+using base::Sub;
+namespace log = base::log;
+
+base::Result<gateway::config::Config> load(const std::string& path) {
+  return path.empty() ? gateway::config::default_config() : gateway::config::load_config_file(path);
+}
+
+// GLib's own warnings (and libnice's later) go through our logger.
+GLogWriterOutput glib_writer(GLogLevelFlags level, const GLogField* fields, gsize n, gpointer) noexcept {
+  for (gsize i = 0; i < n; ++i) {
+    if (std::string_view(fields[i].key) != "MESSAGE") continue;
+    const char* msg = static_cast<const char*>(fields[i].value);
+    if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+      log::warn(Sub::main, "glib: {}", msg ? msg : "");
+    else
+      log::debug(Sub::main, "glib: {}", msg ? msg : "");
+  }
+  return G_LOG_WRITER_HANDLED;
+}
+
+struct Daemon {
+  std::string config_path;
+  gateway::config::Config config;
+  GMainLoop* loop = nullptr;
+  std::unique_ptr<drivers::SimDriver> sim;
+  std::unique_ptr<gateway::media::MediaEngine> media;
+  gateway::call::GlibTimers timers;
+  std::unique_ptr<gateway::call::Switchboard> board;
+  std::unique_ptr<gateway::sip::SipStack> sip;
+  std::unique_ptr<gateway::ctl::CommandContext> commands;
+  std::unique_ptr<gateway::ctl::ControlServer> control;
+  std::vector<guint> sources;
+  bool stopping = false;
+
+  int run();
+  void stop();
+  base::Result<void> reload();
+};
+
+base::Result<void> Daemon::reload() {
+  auto fresh = load(config_path);
+  if (!fresh) {
+    log::error(Sub::config, "event=reload_failed error=\"{}\"", fresh.error().message());
+    return base::fail(fresh.error());
+  }
+  board->set_dial_plan(fresh->dial_plan);
+  return {};
+}
+
+void Daemon::stop() {
+  if (stopping) return;
+  stopping = true;
+  log::info(Sub::main, "event=stopping calls={}", board->call_count());
+  board->hangup_all();
+  // Let the BYEs and CANCELs go out and their answers arrive; give up after 5 s.
+  sip->shutdown([this] { g_main_loop_quit(loop); });
+  g_timeout_add_seconds(5, [](gpointer data) -> gboolean {
+    log::warn(Sub::main, "event=shutdown_timeout");
+    g_main_loop_quit(static_cast<GMainLoop*>(data));
+    return G_SOURCE_REMOVE;
+  }, loop);
+}
+
+int Daemon::run() {
+  loop = g_main_loop_new(nullptr, FALSE);
+  const auto& lc = config.lines;
+
+  drivers::SimDriverConfig sim_config;
+  std::vector<const dsp::ToneProfile*> profiles;
+  for (const auto& port : lc.ports) {
+    sim_config.phones.push_back({.name = port.name, .auto_answer_ms = port.auto_answer_ms});
+    profiles.push_back(dsp::find_tone_profile(port.country));
+  }
+  sim = std::make_unique<drivers::SimDriver>(sim_config);
+
+  media = std::make_unique<gateway::media::MediaEngine>(
+      gateway::media::MediaEngineConfig{.rtp_address = config.media.rtp_address,
+                                        .port_min = config.media.rtp_port_min,
+                                        .port_max = config.media.rtp_port_max,
+                                        .workers = config.media.workers,
+                                        .jitter_buffer_ms = config.media.jitter_buffer_ms,
+                                        .rtp_timeout_ms = config.media.rtp_timeout_s * 1000},
+      *sim, profiles);
+  if (auto r = media->start(); !r) {
+    log::error(Sub::media, "event=start_failed error=\"{}\"", r.error().message());
+    return 1;
+  }
+
+  board = std::make_unique<gateway::call::Switchboard>(config, timers, *sim, *media);
+  auto stack = gateway::sip::SipStack::create({.address = config.sip.address,
+                                               .port = config.sip.port,
+                                               .udp = config.sip.udp,
+                                               .tcp = config.sip.tcp,
+                                               .user_agent = config.sip.user_agent},
+                                              *board);
+  if (!stack) {
+    log::error(Sub::sip, "event=start_failed error=\"{}\"", stack.error().message());
+    media->stop();
+    return 1;
+  }
+  sip = std::move(*stack);
+  board->set_sip(sip.get());
+
+  commands = std::make_unique<gateway::ctl::CommandContext>(
+      gateway::ctl::CommandContext{.board = *board, .sim = sim.get(), .config = &config, .reload = [this] { return reload(); }});
+  auto control_server = gateway::ctl::ControlServer::create(
+      config.control.socket, [this](const nlohmann::json& req) { return gateway::ctl::handle_request(*commands, req); });
+  if (!control_server) {
+    log::error(Sub::ctl, "event=start_failed error=\"{}\"", control_server.error().message());
+    sip->shutdown([this] { g_main_loop_quit(loop); });
+    g_main_loop_run(loop);
+    media->stop();
+    return 1;
+  }
+  control = std::move(*control_server);
+
+  sources.push_back(g_unix_fd_add(sim->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) -> gboolean {
+    auto* d = static_cast<Daemon*>(data);
+    d->sim->drain_events([d](const drivers::LineEvent& e) { d->board->on_line_event(e); });
+    return G_SOURCE_CONTINUE;
+  }, this));
+  sources.push_back(g_unix_fd_add(media->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) -> gboolean {
+    auto* d = static_cast<Daemon*>(data);
+    d->media->drain_events([d](const gateway::media::MediaEvent& e) { d->board->on_media_event(e); });
+    return G_SOURCE_CONTINUE;
+  }, this));
+  for (int sig : {SIGTERM, SIGINT}) {
+    sources.push_back(g_unix_signal_add(sig, [](gpointer data) -> gboolean {
+      static_cast<Daemon*>(data)->stop();
+      return G_SOURCE_CONTINUE;
+    }, this));
+  }
+  sources.push_back(g_unix_signal_add(SIGHUP, [](gpointer data) -> gboolean {
+    log::info(Sub::config, "event=reload signal=SIGHUP");
+    (void)static_cast<Daemon*>(data)->reload();
+    return G_SOURCE_CONTINUE;
+  }, this));
+
+  log::info(Sub::main, "event=ready version={} config=\"{}\" sip={}:{} lines={} control={}", gateway::kVersion,
+            config.source, config.sip.address, config.sip.port, lc.ports.size(), config.control.socket);
+  g_main_loop_run(loop);
+
+  for (guint s : sources) g_source_remove(s);
+  control.reset();
+  media->stop();
+  board.reset();
+  sip.reset();
+  g_main_loop_unref(loop);
+  log::info(Sub::main, "event=stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sipline: a SIP gateway for analog telephone lines"};
+  std::string config_path;
+  std::string check_path;
+  std::string log_level;
+  bool print_default = false;
+  bool version = false;
+  app.add_option("-c,--config", config_path, "TOML configuration file (default: the embedded configuration)");
+  app.add_option("--check-config", check_path, "validate a configuration file and exit");
+  app.add_option("--log-level", log_level, "override [log] level: trace, debug, info, warn, error");
+  app.add_flag("--print-default-config", print_default, "print the embedded default configuration and exit");
+  app.add_flag("--version", version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::printf("sipline %s\n", gateway::kVersion);
+    return 0;
+  }
+  if (print_default) {
+    std::fwrite(gateway::config::kDefaultConfigToml.data(), 1, gateway::config::kDefaultConfigToml.size(), stdout);
+    return 0;
+  }
+  if (!check_path.empty()) {
+    auto r = gateway::config::load_config_file(check_path);
+    if (!r) {
+      std::fprintf(stderr, "%s\n", r.error().message().c_str());
+      return 1;
+    }
+    std::printf("%s: ok\n", check_path.c_str());
+    return 0;
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);
+  g_log_set_writer_func(glib_writer, nullptr, nullptr);
+  auto config = load(config_path);
+  if (!config) {
+    std::fprintf(stderr, "sipline: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  log::init(log_level.empty() ? config->log.level : log_level);
+  Daemon daemon;
+  daemon.config_path = config_path;
+  daemon.config = std::move(*config);
+  return daemon.run();
+}

@@ -1,1 +1,116 @@
-int main() { return 0; }  // placeholder: being written
+// siplinectl: the command-line client of sipline's control socket.
+//   siplinectl status | lines | calls | reload
+//   siplinectl phone N offhook|onhook|dial DIGITS|play FILE [--loop]|tone HZ [HZ2]|stop
+//                      |record FILE|stoprecord|listen HZ|autoanswer MS|status
+// Prints the daemon's JSON answer (pretty-printed) and exits 0 when it says
+// "ok", 1 when it reports an error, 2 when the daemon cannot be reached.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sipline/base/c_ptr.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+int exchange(const std::string& path, const json& request, bool raw) {
+  sipline::base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    std::fprintf(stderr, "siplinectl: socket path too long\n");
+    return 2;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::fprintf(stderr, "siplinectl: cannot reach sipline at %s: %s\n", path.c_str(), std::strerror(errno));
+    return 2;
+  }
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string out = request.dump() + "\n";
+  if (::send(fd.get(), out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) {
+    std::fprintf(stderr, "siplinectl: send failed: %s\n", std::strerror(errno));
+    return 2;
+  }
+  std::string in;
+  char buf[4096];
+  while (in.find('\n') == std::string::npos) {
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) {
+      std::fprintf(stderr, "siplinectl: no answer from sipline\n");
+      return 2;
+    }
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  auto response = json::parse(in.substr(0, in.find('\n')), nullptr, false);
+  if (response.is_discarded()) {
+    std::fprintf(stderr, "siplinectl: unreadable answer\n");
+    return 2;
+  }
+  std::printf("%s\n", response.dump(raw ? -1 : 2).c_str());
+  return response.value("ok", false) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"siplinectl: control a running sipline gateway"};
+  std::string socket_path = "/tmp/sipline.sock";
+  bool raw = false;
+  app.add_option("-s,--socket", socket_path, "the daemon's control socket ([control] socket)");
+  app.add_flag("--raw", raw, "print the answer on one line");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  json request;
+  app.add_subcommand("status", "daemon status")->callback([&] { request = {{"cmd", "status"}}; });
+  app.add_subcommand("lines", "lines and (sim) phone state")->callback([&] { request = {{"cmd", "lines"}}; });
+  app.add_subcommand("calls", "calls in progress")->callback([&] { request = {{"cmd", "calls"}}; });
+  app.add_subcommand("reload", "reload the dial plan")->callback([&] { request = {{"cmd", "reload"}}; });
+
+  auto* phone = app.add_subcommand("phone", "drive a simulated phone (sim driver)");
+  std::string line;
+  std::vector<std::string> args;
+  bool loop = false;
+  phone->add_option("line", line, "line number (1-based) or name")->required();
+  phone->add_option("action", args,
+                    "offhook | onhook | dial DIGITS | play FILE | tone HZ [HZ2] | stop | record FILE | stoprecord | "
+                    "listen HZ | autoanswer MS | status")
+      ->required();
+  phone->add_flag("--loop", loop, "play: repeat the file");
+  phone->callback([&] {
+    request = {{"cmd", "phone"}, {"action", args[0]}};
+    if (!line.empty() && std::all_of(line.begin(), line.end(), ::isdigit))
+      request["line"] = std::stoi(line);
+    else
+      request["line"] = line;
+    const std::string& a = args[0];
+    const auto arg = [&](std::size_t i) -> std::string {
+      if (i >= args.size()) throw CLI::ValidationError("phone " + a, "missing argument");
+      return args[i];
+    };
+    if (a == "dial") request["digits"] = arg(1);
+    if (a == "play" || a == "record") request["file"] = std::filesystem::absolute(arg(1)).string();
+    if (a == "play") request["loop"] = loop;
+    if (a == "tone") {
+      request["hz"] = std::stoi(arg(1));
+      if (args.size() > 2) request["hz2"] = std::stoi(args[2]);
+    }
+    if (a == "listen") request["hz"] = std::stod(arg(1));
+    if (a == "autoanswer") request["ms"] = std::stoi(arg(1));
+  });
+
+  CLI11_PARSE(app, argc, argv);
+  return exchange(socket_path, request, raw);
+}

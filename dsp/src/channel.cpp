@@ -1,1 +1,57 @@
-// placeholder: being written
+// dsp::Channel: DTMF detection on the line audio; tones and DTMF to the line.
+#include "sipline/dsp/channel.hpp"
+
+#include <algorithm>
+
+namespace sipline::dsp {
+
+// Silence after a queued digit, so that repeated digits stay distinct (Q.24: >= 40 ms).
+constexpr int kQueuedDtmfGapMs = 100;
+
+Channel::Channel(const ToneProfile& profile) : profile_(&profile) {}
+
+// Realtime.
+std::span<const DtmfEvent> Channel::process_tx(base::ConstFrameSpan from_line) {
+  return detector_.process(from_line);
+}
+
+// Realtime. DTMF has priority over a tone, a tone over the network audio.
+// Exception: the call waiting tone plays during a conversation, so between
+// its bursts (whole silent frames) the network audio passes through.
+void Channel::process_rx(base::FrameSpan to_line) {
+  if (dtmf_out_.active()) {
+    dtmf_out_.generate(to_line);
+    return;
+  }
+  if (!tones_.active()) return;
+  if (tone_kind_ != ToneKind::call_waiting) {
+    tones_.generate(to_line);
+    return;
+  }
+  base::AudioFrame tone;
+  tones_.generate(tone);
+  if (std::any_of(tone.begin(), tone.end(), [](int16_t v) { return v != 0; })) {
+    std::copy(tone.begin(), tone.end(), to_line.begin());
+  }
+}
+
+void Channel::play_tone(ToneKind kind) {
+  tone_kind_ = kind;
+  tones_.start(&profile_->tone(kind));
+}
+
+void Channel::stop_tone() {
+  tone_kind_ = ToneKind::none;
+  tones_.stop();
+}
+
+void Channel::start_dtmf(char digit) { dtmf_out_.start(digit); }
+
+void Channel::stop_dtmf() { dtmf_out_.stop(); }
+
+void Channel::queue_dtmf(char digit, int duration_ms) {
+  const char digits[1] = {digit};
+  dtmf_out_.queue(std::string_view(digits, 1), duration_ms, kQueuedDtmfGapMs);
+}
+
+}  // namespace sipline::dsp

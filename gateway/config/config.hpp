@@ -4,6 +4,16 @@
 // factories; a reload builds a new snapshot. Every key has a default.
 // Validation errors carry "file:line:column: message"; unknown keys are errors
 // (a misspelled key must not be silently ignored on a gateway to the PSTN).
+// Defaults for the lists: a file without any [[lines.port]] gets the two
+// simulated phones of the embedded default (fxs1 = 201, fxs2 = 202), and one
+// without any [[dialplan]] gets the rule 2XX -> sip:$digits@<sip.address>:<sip.port>;
+// so an empty file is valid. An explicitly empty list (`port = []`) is an
+// error. In a [[lines.port]] table `name` and `number` are required; in a
+// [[dialplan]] table `pattern` and `target`.
+// The loader resolves media.rtp_address "" -> sip.address, port.country "" ->
+// lines.country (countries are stored upper-case), media.workers 0 -> the
+// number of cores (at least 1). sip.address and media.rtp_address must be IP
+// literals other than 0.0.0.0 / :: (they are sent in SIP and SDP).
 // Thread: control (load); the struct is immutable afterwards.
 #include <cstdint>
 #include <string>

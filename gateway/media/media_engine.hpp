@@ -34,6 +34,11 @@ using StreamId = std::uint32_t;
 enum class MediaError { no_port, socket, bad_address, unknown_stream };
 
 enum class AudioCodec { pcmu, pcma };
+// StreamParams::direction is this side's direction as offer/answer agreed it
+// (RFC 3264 §6.1; gateway/sip/sdp.cpp fills it with the mirror of the peer's):
+// sendonly => audio is sent, received audio is not played; recvonly =>
+// received audio is played, none is sent; inactive => neither. RTCP always
+// flows, and rtp_timeout only watches streams that expect to receive.
 enum class Direction { sendrecv, sendonly, recvonly, inactive };
 
 struct MediaEngineConfig {

@@ -1,1 +1,287 @@
-// placeholder: being written
+// SimDriver: the control-thread side of the simulated phones. Validates each
+// command, does the file I/O (WAV load and save) here, and posts the command
+// to the port's media side (sim_port.cpp).
+#include "sipline/drivers/sim_driver.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "sim_port.hpp"
+#include "sipline/base/c_ptr.hpp"
+#include "sipline/base/wav.hpp"
+
+namespace sipline::drivers {
+namespace {
+
+// How long stop_recording waits for the media worker to hand the recording over.
+constexpr auto kStopRecordingWait = std::chrono::milliseconds(200);
+
+bool valid_dtmf_digit(char c) {
+  return (c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D');
+}
+
+}  // namespace
+
+struct SimDriver::Impl {
+  // Control-thread bookkeeping per port.
+  struct Control {
+    uint64_t next_seq = 1;
+    uint64_t hook_seq = 0;      // seq of the last off_hook/on_hook posted
+    bool hook_off = false;      // what it asked for
+    bool recording = false;
+    bool stop_posted = false;   // a stop_recording is waiting for its ack
+    uint64_t stop_seq = 0;
+    std::string record_path;
+    std::optional<sim::Returned> recorded;  // the ack, once it arrived
+  };
+
+  base::UniqueFd event_fd;
+  std::vector<std::unique_ptr<sim::SimPort>> ports;
+  std::vector<Control> control;
+
+  base::Result<void> check_port(std::size_t index) const {
+    if (index >= ports.size()) {
+      return base::fail(SimError::bad_port, "no sim port " + std::to_string(index) + " (there are " +
+                                                std::to_string(ports.size()) + ")");
+    }
+    return {};
+  }
+
+  // Frees buffers the media side handed back, and keeps a recording ack.
+  void collect(std::size_t index) {
+    while (auto r = ports[index]->take_returned()) {
+      if (r->kind == sim::Returned::Kind::recording) control[index].recorded = std::move(*r);
+      // garbage: freed here as `r` goes out of scope
+    }
+  }
+
+  base::Result<void> post(std::size_t index, sim::Command&& c) {
+    collect(index);
+    c.seq = control[index].next_seq;
+    if (!ports[index]->post(std::move(c))) {
+      return base::fail(SimError::busy, port_name(index) +
+                                            ": command queue full (is a media worker ticking the port?)");
+    }
+    ++control[index].next_seq;
+    return {};
+  }
+
+  // The hook state the phone will have once the commands posted so far are applied
+  // (the media side may also go off hook by itself: auto-answer).
+  bool will_be_off_hook(std::size_t index) const {
+    const auto s = ports[index]->status();
+    const auto& c = control[index];
+    return c.hook_seq > s.processed_seq ? c.hook_off : s.off_hook;
+  }
+
+  std::string port_name(std::size_t index) const {
+    return "sim port " + std::to_string(index) + " (" + ports[index]->name() + ")";
+  }
+};
+
+SimDriver::SimDriver(const SimDriverConfig& config) : impl_(std::make_unique<Impl>()) {
+  impl_->event_fd = base::UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!impl_->event_fd) throw std::runtime_error("sim driver: eventfd failed");  // start-up only
+  for (std::size_t i = 0; i < config.phones.size(); ++i) {
+    const auto& p = config.phones[i];
+    std::string name = p.name.empty() ? "fxs" + std::to_string(i + 1) : p.name;
+    impl_->ports.push_back(
+        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, impl_->event_fd.get()));
+  }
+  impl_->control.resize(impl_->ports.size());
+}
+
+SimDriver::~SimDriver() = default;
+
+std::size_t SimDriver::port_count() const { return impl_->ports.size(); }
+
+LinePort& SimDriver::port(std::size_t index) { return *impl_->ports.at(index); }
+
+int SimDriver::event_fd() const { return impl_->event_fd.get(); }
+
+void SimDriver::drain_events(const std::function<void(const LineEvent&)>& handler) {
+  // Reset the eventfd first: an event queued after this re-signals it.
+  uint64_t count = 0;
+  [[maybe_unused]] const auto n = ::read(impl_->event_fd.get(), &count, sizeof count);
+  for (auto& port : impl_->ports) {
+    while (auto e = port->take_event()) handler(*e);
+  }
+}
+
+base::Result<void> SimDriver::off_hook(std::size_t index) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  if (auto r = impl_->post(index, {.type = sim::CommandType::off_hook}); !r) return r;
+  auto& c = impl_->control[index];
+  c.hook_seq = c.next_seq - 1;
+  c.hook_off = true;
+  return {};
+}
+
+base::Result<void> SimDriver::on_hook(std::size_t index) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  if (auto r = impl_->post(index, {.type = sim::CommandType::on_hook}); !r) return r;
+  auto& c = impl_->control[index];
+  c.hook_seq = c.next_seq - 1;
+  c.hook_off = false;
+  return {};
+}
+
+base::Result<void> SimDriver::dial(std::size_t index, const std::string& digits) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  if (digits.empty()) return base::fail(SimError::bad_argument, "dial: no digits given");
+  if (digits.size() > sim::kMaxDialDigits) {
+    return base::fail(SimError::bad_argument,
+                      "dial: at most " + std::to_string(sim::kMaxDialDigits) + " digits at a time");
+  }
+  sim::Command c{.type = sim::CommandType::dial};
+  for (const char d : digits) {
+    const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(d)));
+    if (!valid_dtmf_digit(u)) {
+      return base::fail(SimError::bad_argument,
+                        std::string("dial: '") + d + "' is not a DTMF digit (use 0-9 * # A-D)");
+    }
+    c.digits[c.digit_count++] = u;
+  }
+  if (!impl_->will_be_off_hook(index)) {
+    return base::fail(SimError::bad_argument, impl_->port_name(index) + " is on hook: go off hook before dialing");
+  }
+  return impl_->post(index, std::move(c));
+}
+
+base::Result<void> SimDriver::play_file(std::size_t index, const std::string& path, bool loop) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  auto wav = base::read_wav(path);
+  if (!wav) {
+    const auto code = wav.error().is(base::WavError::io) ? SimError::io : SimError::bad_argument;
+    return base::fail(code, "play_file: " + wav.error().message());
+  }
+  if (wav->sample_rate != base::kSampleRate || wav->channels != 1) {
+    return base::fail(SimError::bad_argument,
+                      "play_file: " + path + " is " + std::to_string(wav->sample_rate) + " Hz, " +
+                          std::to_string(wav->channels) + " channel(s); need 8000 Hz mono 16-bit PCM");
+  }
+  if (wav->samples.empty()) return base::fail(SimError::bad_argument, "play_file: " + path + " has no samples");
+  return impl_->post(index, {.type = sim::CommandType::play_samples,
+                             .samples = std::make_unique<sim::Samples>(std::move(wav->samples)),
+                             .loop = loop});
+}
+
+base::Result<void> SimDriver::play_tone(std::size_t index, int f1_hz, int f2_hz, double level_dbfs) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  const int nyquist = base::kSampleRate / 2;
+  if (f1_hz <= 0 || f1_hz >= nyquist || f2_hz < 0 || f2_hz >= nyquist) {
+    return base::fail(SimError::bad_argument, "play_tone: frequencies must be in 1.." +
+                                                  std::to_string(nyquist - 1) + " Hz (f2 may be 0)");
+  }
+  if (!(level_dbfs <= 0 && level_dbfs >= -90)) {
+    return base::fail(SimError::bad_argument, "play_tone: level must be between -90 and 0 dBFS");
+  }
+  // level_dbfs per frequency; 0 dBFS is a full-scale square wave, so a sine of
+  // peak A has level 20 log10(A / (32767 sqrt 2)).
+  const double amplitude = 32767.0 * std::sqrt(2.0) * std::pow(10.0, level_dbfs / 20.0);
+  return impl_->post(index, {.type = sim::CommandType::play_tone,
+                             .f1_hz = double(f1_hz),
+                             .f2_hz = double(f2_hz),
+                             .amplitude = amplitude});
+}
+
+base::Result<void> SimDriver::stop_playing(std::size_t index) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  return impl_->post(index, {.type = sim::CommandType::stop_playing});
+}
+
+base::Result<void> SimDriver::start_recording(std::size_t index, const std::string& path) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  auto& c = impl_->control[index];
+  if (c.recording) {
+    return base::fail(SimError::busy, impl_->port_name(index) + " is already recording to " + c.record_path);
+  }
+  if (path.empty()) return base::fail(SimError::bad_argument, "start_recording: empty path");
+  std::error_code ec;
+  const auto dir = std::filesystem::absolute(path, ec).parent_path();
+  if (ec || !std::filesystem::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0) {
+    return base::fail(SimError::io, "start_recording: cannot write in " + dir.string());
+  }
+  auto buffer = std::make_unique<sim::Samples>();
+  buffer->reserve(sim::kMaxRecordSamples);
+  if (auto r = impl_->post(index, {.type = sim::CommandType::start_recording, .samples = std::move(buffer)}); !r)
+    return r;
+  c.recording = true;
+  c.stop_posted = false;
+  c.recorded.reset();
+  c.record_path = path;
+  return {};
+}
+
+base::Result<void> SimDriver::stop_recording(std::size_t index) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  auto& c = impl_->control[index];
+  if (!c.recording) return base::fail(SimError::bad_argument, impl_->port_name(index) + " is not recording");
+  if (!c.stop_posted) {
+    if (auto r = impl_->post(index, {.type = sim::CommandType::stop_recording}); !r) return r;
+    c.stop_posted = true;
+    c.stop_seq = c.next_seq - 1;
+  }
+  // Wait for the media worker's ack, which carries the recorded samples.
+  const auto deadline = std::chrono::steady_clock::now() + kStopRecordingWait;
+  for (;;) {
+    impl_->collect(index);
+    if (c.recorded && c.recorded->seq == c.stop_seq) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return base::fail(SimError::busy, impl_->port_name(index) +
+                                            ": no media tick took the recording within 200 ms; it stops at the "
+                                            "next tick, call stop_recording again to write " + c.record_path);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const sim::SamplesPtr samples = std::move(c.recorded->samples);
+  c.recorded.reset();
+  c.recording = false;
+  c.stop_posted = false;
+  static const std::vector<int16_t> kNothing;
+  auto written = base::write_wav(c.record_path, samples ? *samples : kNothing, base::kSampleRate);
+  if (!written) return base::fail(SimError::io, "stop_recording: " + written.error().message());
+  return {};
+}
+
+base::Result<void> SimDriver::listen(std::size_t index, double freq_hz) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  if (!(freq_hz >= 0 && freq_hz < base::kSampleRate / 2.0)) {
+    return base::fail(SimError::bad_argument, "listen: frequency must be 0 (off) or below 4000 Hz");
+  }
+  return impl_->post(index, {.type = sim::CommandType::listen, .f1_hz = freq_hz});
+}
+
+base::Result<void> SimDriver::set_auto_answer(std::size_t index, int delay_ms) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  if (delay_ms < -1) return base::fail(SimError::bad_argument, "set_auto_answer: delay must be >= 0 ms, or -1 (off)");
+  return impl_->post(index, {.type = sim::CommandType::auto_answer, .delay_ms = delay_ms});
+}
+
+base::Result<SimPhoneStatus> SimDriver::status(std::size_t index) const {
+  if (auto r = impl_->check_port(index); !r) return base::fail(r.error());
+  const auto d = impl_->ports[index]->status();
+  return SimPhoneStatus{
+      .off_hook = d.off_hook,
+      .ringing = d.ringing,
+      .rings = d.rings,
+      .playing = d.playing,
+      .recording = d.recording,
+      .polarity_reversed = d.polarity_reversed,
+      .heard_digits = std::string(d.heard.data(), d.heard_count),
+      .listen_hz = d.listen_hz,
+      .listen_ratio = d.listen_ratio,
+      .level_dbfs = d.level_dbfs,
+  };
+}
+
+}  // namespace sipline::drivers

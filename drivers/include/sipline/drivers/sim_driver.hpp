@@ -60,14 +60,22 @@ class SimDriver final : public LineDriver {
   // Control thread: the phone on port `index`.
   base::Result<void> off_hook(std::size_t index);
   base::Result<void> on_hook(std::size_t index);
-  // Dials DTMF digits as audio (on 80 ms, off 80 ms). Phone must be off hook.
+  // Dials DTMF digits as audio (on 80 ms, off 80 ms). Phone must be off hook
+  // (or an off_hook() must be pending). 0-9 * # A-D (a-d accepted), at most 64
+  // per call; hanging up cancels the digits not yet sent.
   base::Result<void> dial(std::size_t index, const std::string& digits);
   // Plays an 8 kHz mono 16-bit WAV file into the line (loops if `loop`).
   base::Result<void> play_file(std::size_t index, const std::string& path, bool loop = false);
   // Plays a continuous tone of one or two frequencies at `level_dbfs` into the line.
+  // The level is per frequency (0 dBFS = full-scale square wave; a sum that
+  // exceeds full scale is clipped). Replaces a WAV file being played, and vice versa.
   base::Result<void> play_tone(std::size_t index, int f1_hz, int f2_hz = 0, double level_dbfs = -10);
   base::Result<void> stop_playing(std::size_t index);
   // Records what the phone hears until stop_recording (at most 10 minutes), then writes `path`.
+  // One frame per tick; silence while the phone is on hook.
+  // stop_recording waits up to 200 ms for the media worker to hand the samples
+  // over; with no tick in that time it fails with SimError::busy, and calling
+  // it again after a tick writes the file.
   base::Result<void> start_recording(std::size_t index, const std::string& path);
   base::Result<void> stop_recording(std::size_t index);
   // Watch one frequency: status().listen_ratio reports its power ratio.

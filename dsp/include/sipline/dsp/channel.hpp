@@ -39,6 +39,7 @@ class Channel {
   DtmfDetector detector_;
   DtmfGenerator dtmf_out_;
   ToneGenerator tones_;
+  ToneKind tone_kind_ = ToneKind::none;
 };
 
 }  // namespace sipline::dsp

@@ -1,8 +1,11 @@
 #pragma once
 // DTMF (ITU-T Q.23/Q.24) detection and generation, backed by spandsp's
 // dtmf_rx/dtmf_tx. The detector reports the start and the end of each digit
-// (needed for RFC 4733 event durations). Limits: spandsp's defaults (twist
-// <= 8 dB normal / 4 dB reverse, minimum level about -30 dBm0, 40 ms minimum).
+// (needed for RFC 4733 event durations). Limits: spandsp's defaults, as
+// measured by tests/unit/dsp: the low group may be up to 8 dB above the high
+// group and the high group about 3 dB above the low; detection down to about
+// -40 dBm0 per tone; 40 ms minimum tone; a start is reported 2 blocks of
+// 102 samples (~26 ms) after the tone begins.
 // Thread: one owner at a time.
 #include <array>
 #include <cstdint>

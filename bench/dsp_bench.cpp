@@ -1,0 +1,95 @@
+// Per-frame cost of the dsp chain of one line, beside spandsp's own DTMF
+// receiver on the same frame as the in-run reference.
+#include <benchmark/benchmark.h>
+
+#include <math.h>
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+// clang-format off
+#include <spandsp/telephony.h>
+#include <spandsp/logging.h>
+#include <spandsp/complex.h>
+#include <spandsp/tone_detect.h>
+#include <spandsp/super_tone_rx.h>
+#include <spandsp/dtmf.h>
+// clang-format on
+
+#include "sipline/base/audio_frame.hpp"
+#include "sipline/dsp/channel.hpp"
+#include "sipline/dsp/g711.hpp"
+
+namespace {
+
+using sipline::base::AudioFrame;
+
+// 1 s of speech-band audio (two sweeping partials) as line input, cycled per frame.
+std::vector<AudioFrame> line_audio() {
+  std::vector<AudioFrame> frames(50);
+  int n = 0;
+  for (auto& f : frames) {
+    for (auto& s : f) {
+      const double t = static_cast<double>(n++) / sipline::base::kSampleRate;
+      s = static_cast<int16_t>(3000 * std::sin(2 * std::numbers::pi * (300 + 200 * t) * t) +
+                               1500 * std::sin(2 * std::numbers::pi * (1100 - 300 * t) * t));
+    }
+  }
+  return frames;
+}
+
+enum class RxMode { pass_through, tone, dtmf };
+
+void BM_ChannelTxRx(benchmark::State& state) {
+  const auto mode = static_cast<RxMode>(state.range(0));
+  sipline::dsp::Channel ch(*sipline::dsp::find_tone_profile("US"));
+  if (mode == RxMode::tone) ch.play_tone(sipline::dsp::ToneKind::ringback);
+  if (mode == RxMode::dtmf) ch.start_dtmf('5');
+  const auto in = line_audio();
+  AudioFrame out{};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& frame = in[i++ % in.size()];
+    auto events = ch.process_tx(frame);
+    out = frame;
+    ch.process_rx(out);
+    benchmark::DoNotOptimize(events);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetLabel(mode == RxMode::pass_through ? "rx pass-through" : mode == RxMode::tone ? "rx ringback" : "rx dtmf");
+  state.counters["frames/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ChannelTxRx)->Arg(0)->Arg(1)->Arg(2);
+
+// Reference: spandsp's DTMF receiver alone on one frame.
+void BM_SpandspDtmfRxReference(benchmark::State& state) {
+  dtmf_rx_state_t* rx = dtmf_rx_init(nullptr, nullptr, nullptr);
+  span_log_set_level(dtmf_rx_get_logging_state(rx), SPAN_LOG_NONE);
+  const auto in = line_audio();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& frame = in[i++ % in.size()];
+    benchmark::DoNotOptimize(dtmf_rx(rx, frame.data(), static_cast<int>(frame.size())));
+  }
+  dtmf_rx_free(rx);
+  state.counters["frames/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SpandspDtmfRxReference);
+
+void BM_G711EncodeDecodeFrame(benchmark::State& state) {
+  const auto in = line_audio();
+  std::array<uint8_t, sipline::base::kFrameSamples> coded{};
+  AudioFrame out{};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    sipline::dsp::g711_encode(sipline::dsp::G711Law::alaw, in[i++ % in.size()], coded);
+    sipline::dsp::g711_decode(sipline::dsp::G711Law::alaw, coded, out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_G711EncodeDecodeFrame);
+
+}  // namespace
+
+BENCHMARK_MAIN();

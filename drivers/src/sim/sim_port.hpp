@@ -1,0 +1,195 @@
+#pragma once
+// SimPort: one FXS port of the sim driver with its simulated phone behind it
+// (private to the driver).
+//
+// The phone runs inside read()/write() on the media worker that owns the
+// port: read() is the tick (20 ms of the phone's clock) and applies queued
+// commands, follows the ring voltage and auto-answer, and produces what the
+// phone sends into the line; write() is what the phone hears (DTMF detection,
+// listen ratio, level, recording).
+//
+// Thread handoff, all lock-free and allocation-free on the media side:
+//   control -> media: commands_  (Command, SPSC; buffers moved in as unique_ptr)
+//   media -> control: returned_  (buffers handed back for the control thread to free)
+//   media -> control: recordings_ (the stop_recording ack with the recorded samples)
+//   media -> control: events_    (hook changes; the driver's eventfd is signalled)
+//   media -> control: status_    (seqlock snapshot, read from any thread)
+// set_ring()/set_polarity() are plain atomics.
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sipline/base/audio_frame.hpp"
+#include "sipline/base/spsc_queue.hpp"
+#include "sipline/drivers/line_driver.hpp"
+#include "sipline/dsp/dtmf.hpp"
+
+namespace sipline::drivers::sim {
+
+inline constexpr std::size_t kMaxDialDigits = 64;       // per dial() call
+inline constexpr std::size_t kDialBuffer = 256;         // digits pending on the media side
+inline constexpr std::size_t kMaxHeardDigits = 64;      // heard_digits keeps the first 64
+inline constexpr std::size_t kMaxRecordSamples = 10 * 60 * base::kSampleRate;  // 10 minutes
+inline constexpr std::size_t kListenWindow = 200 * base::kSampleRate / 1000;   // 200 ms
+inline constexpr int kDtmfOnMs = 80;
+inline constexpr int kDtmfOffMs = 80;
+// A pending auto-answer is dropped when no ring voltage was seen for this long
+// (longer than any national ring cadence's silent part): the caller gave up.
+inline constexpr int kRingAbandonMs = 8000;
+
+using Samples = std::vector<int16_t>;
+using SamplesPtr = std::unique_ptr<Samples>;
+
+enum class CommandType {
+  off_hook,
+  on_hook,
+  dial,
+  play_samples,
+  play_tone,
+  stop_playing,
+  start_recording,
+  stop_recording,
+  listen,
+  auto_answer,
+};
+
+struct Command {
+  CommandType type = CommandType::off_hook;
+  uint64_t seq = 0;
+  std::array<char, kMaxDialDigits> digits{};  // dial
+  std::size_t digit_count = 0;
+  SamplesPtr samples{};                       // play_samples, start_recording
+  bool loop = false;                          // play_samples
+  double f1_hz = 0, f2_hz = 0;                // play_tone; listen uses f1_hz
+  double amplitude = 0;                       // play_tone, peak per frequency
+  int delay_ms = -1;                          // auto_answer
+};
+
+struct Returned {
+  enum class Kind { garbage, recording };
+  Kind kind = Kind::garbage;
+  uint64_t seq = 0;     // recording: the stop_recording command's seq
+  SamplesPtr samples{};
+};
+
+// A plain copy of the phone's state, published by the media side.
+struct StatusData {
+  uint64_t processed_seq = 0;  // last command applied
+  bool off_hook = false;
+  bool ringing = false;
+  int rings = 0;
+  bool playing = false;
+  bool recording = false;
+  bool polarity_reversed = false;
+  double listen_hz = 0;
+  double listen_ratio = 0;
+  double level_dbfs = -120;
+  std::array<char, kMaxHeardDigits> heard{};
+  std::size_t heard_count = 0;
+};
+
+// Seqlock: one writer (the media worker), readers on any thread. Every field
+// is an atomic, so there is no data race; readers retry while a write is in
+// progress.
+class StatusCell {
+ public:
+  // Realtime.
+  void publish(const StatusData& d);
+  StatusData read() const;
+
+ private:
+  std::atomic<uint32_t> seq_{0};
+  std::atomic<uint64_t> processed_seq_{0};
+  std::atomic<bool> off_hook_{false}, ringing_{false}, playing_{false}, recording_{false},
+      polarity_{false};
+  std::atomic<int> rings_{0};
+  std::atomic<double> listen_hz_{0}, listen_ratio_{0}, level_dbfs_{-120};
+  std::array<std::atomic<char>, kMaxHeardDigits> heard_{};
+  std::atomic<std::size_t> heard_count_{0};
+};
+
+class SimPort final : public LinePort {
+ public:
+  // `event_fd` is the driver's eventfd, signalled after each event is queued.
+  SimPort(std::size_t index, std::string name, int auto_answer_ms, int event_fd);
+  ~SimPort() override;
+
+  std::size_t index() const override { return index_; }
+  const std::string& name() const override { return name_; }
+  PortKind kind() const override { return PortKind::fxs; }
+  // Thread: control (atomics).
+  void set_ring(bool on) override;
+  void set_polarity(bool reversed) override;
+  // FXO only: no effect on this FXS port.
+  void set_hook(bool off_hook) override;
+  // Realtime: the phone's tick; what the phone sends into the line.
+  void read(base::FrameSpan from_line) override;
+  // Realtime: what the phone hears.
+  void write(base::ConstFrameSpan to_line) override;
+
+  // Thread: control. False when the command queue is full (the command is dropped).
+  bool post(Command&& command);
+  std::optional<Returned> take_returned();
+  std::optional<LineEvent> take_event();
+  // Thread: any.
+  StatusData status() const { return status_.read(); }
+
+ private:
+  // Everything below is touched only by the media worker (apart from the
+  // queues' other ends and the atomics).
+  void apply(Command& c);
+  void go_off_hook();
+  void go_on_hook();
+  void follow_ring();
+  void produce(base::FrameSpan out);
+  void give_back(SamplesPtr samples);
+  void post_event(LineEventType type);
+  void publish();
+
+  const std::size_t index_;
+  const std::string name_;
+  const int event_fd_;
+
+  base::SpscQueue<Command, 32> commands_;
+  base::SpscQueue<Returned, 32> returned_;
+  base::SpscQueue<Returned, 4> recordings_;  // stop_recording acks
+  base::SpscQueue<LineEvent, 64> events_;
+  StatusCell status_;
+  std::atomic<bool> ring_{false};
+  std::atomic<bool> polarity_{false};
+
+  // Media side.
+  uint64_t tick_ = 0;
+  uint64_t processed_seq_ = 0;
+  bool off_hook_ = false;
+  bool ringing_ = false;
+  int rings_ = 0;
+  int auto_answer_ms_ = -1;
+  uint64_t answer_at_tick_ = 0;     // 0 = no auto-answer pending
+  uint64_t last_ring_tick_ = 0;
+
+  std::array<char, kDialBuffer> dial_{};  // ring buffer of digits still to dial
+  std::size_t dial_head_ = 0, dial_tail_ = 0;
+  dsp::DtmfGenerator dtmf_tx_;
+
+  SamplesPtr play_;                 // WAV samples being played
+  std::size_t play_pos_ = 0;
+  bool play_loop_ = false;
+  bool tone_ = false;               // a tone is being played
+  double tone_f1_ = 0, tone_f2_ = 0, tone_amp_ = 0, tone_ph1_ = 0, tone_ph2_ = 0;
+
+  dsp::DtmfDetector dtmf_rx_;
+  std::array<char, kMaxHeardDigits> heard_{};
+  std::size_t heard_count_ = 0;
+  std::array<int16_t, kListenWindow> window_{};
+  double listen_hz_ = 0, listen_ratio_ = 0, level_dbfs_ = -120;
+
+  SamplesPtr record_;
+};
+
+}  // namespace sipline::drivers::sim

@@ -1,0 +1,113 @@
+#pragma once
+// FxsLine: the state machine of one FXS port (an analog phone plugged into the
+// gateway), as a telephone exchange line card would run it.
+//
+//   idle --off hook--> dialtone --digit--> dialing --plan match--> calling
+//   calling --answered--> connected;  calling --failed--> disconnected
+//   idle --incoming call--> ringing --off hook--> connected
+//   connected --far end hangs up--> disconnected (busy tone until on hook)
+//   any --on hook--> idle (hanging up the call if there is one)
+//
+// Tones (dial, ringback, busy, reorder) and the ring cadence come from the
+// line's dsp::ToneProfile. Timers (first digit, interdigit, no answer, ring
+// cadence) use the injected base::Timers, so unit tests drive it with a
+// ManualClock and no sleeping.
+// The line asks for call actions through FxsLine::Owner; it performs line
+// actions (ring voltage, tones) through FxsLine::Io.
+// Thread: control.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "route/dial_plan.hpp"
+#include "sipline/base/clock.hpp"
+#include "sipline/dsp/tone_profile.hpp"
+
+namespace sipline::gateway::call {
+
+enum class LineState { idle, dialtone, dialing, calling, ringing, connected, disconnected };
+std::string_view to_string(LineState state);
+
+// Why a call ended or failed, as the line must signal it to the phone.
+enum class EndCause { normal, busy, unreachable, rejected };
+
+struct FxsLineConfig {
+  std::size_t index = 0;
+  std::string name;
+  std::string number;
+  const dsp::ToneProfile* profile = nullptr;
+  base::Millis interdigit_timeout{4000};
+  base::Millis first_digit_timeout{15000};
+  base::Millis no_answer_timeout{60000};
+};
+
+class FxsLine {
+ public:
+  class Io {
+   public:
+    virtual ~Io() = default;
+    virtual void set_ring(std::size_t line, bool on) = 0;
+    virtual void play_tone(std::size_t line, dsp::ToneKind tone) = 0;
+  };
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The phone dialed `digits`, which the plan maps to `target`.
+    virtual void place_call(std::size_t line, const std::string& target, const std::string& digits) = 0;
+    // The phone answered the incoming call that is ringing it.
+    virtual void answer_call(std::size_t line) = 0;
+    // The phone hung up, or the incoming call was not answered in time
+    // (`no_answer`): end the line's call.
+    virtual void end_call(std::size_t line, bool no_answer) = 0;
+  };
+
+  FxsLine(FxsLineConfig config, base::Timers& timers, Io& io, Owner& owner);
+  ~FxsLine();
+  FxsLine(const FxsLine&) = delete;
+  FxsLine& operator=(const FxsLine&) = delete;
+
+  LineState state() const { return state_; }
+  const FxsLineConfig& config() const { return config_; }
+  const std::string& dialed() const { return digits_; }
+  void set_dial_plan(const route::DialPlan* plan) { plan_ = plan; }
+
+  // Events from the phone (driver and DSP).
+  void on_off_hook();
+  void on_on_hook();
+  void on_digit(char digit);
+
+  // Events from the line's call.
+  // An incoming call: returns false if the line cannot take it (busy).
+  bool offer_incoming_call();
+  // Our outgoing call is ringing at the far end. With early media the far end
+  // sends the ringback itself, so no local tone is played.
+  void on_remote_ringing(bool early_media);
+  void on_remote_answered();
+  // The call ended or failed from the far end (BYE, CANCEL, error response).
+  void on_remote_ended(EndCause cause);
+
+ private:
+  void enter(LineState next);
+  void start_ring_cadence();
+  void ring_step();
+  void stop_ringing();
+  void collect(char digit);
+  void try_dial(bool terminated);
+  void fail_dialing();
+  void cancel_timers();
+
+  FxsLineConfig config_;
+  base::Timers& timers_;
+  Io& io_;
+  Owner& owner_;
+  const route::DialPlan* plan_ = nullptr;
+  LineState state_ = LineState::idle;
+  bool off_hook_ = false;
+  std::string digits_;
+  base::TimerId digit_timer_ = 0;
+  base::TimerId no_answer_timer_ = 0;
+  base::TimerId ring_timer_ = 0;
+  std::size_t ring_step_ = 0;
+};
+
+}  // namespace sipline::gateway::call

@@ -1,0 +1,421 @@
+#include "call/switchboard.hpp"
+
+#include <glib.h>
+
+#include "sipline/base/log.hpp"
+
+namespace sipline::gateway::call {
+
+using base::LogContext;
+using base::Sub;
+namespace log = base::log;
+
+// One call between a line and a SIP dialog.
+class Switchboard::Call final : public sip::SessionHandler {
+ public:
+  enum class State { ringing, early, connected };
+
+  Call(Switchboard& board, std::size_t line, bool inbound) : board_(board), line_(line), inbound_(inbound) {}
+  ~Call() override {
+    if (session_) session_->set_handler(nullptr);
+    if (stream_.id) board_.media_.close_stream(stream_.id);
+  }
+
+  // --- sip::SessionHandler (outgoing calls) ---
+  void on_progress(int status, const std::string& sdp) override {
+    LogContext ctx(context());
+    bool early_media = false;
+    if (!sdp.empty() && status == 183) early_media = apply_answer(sdp);
+    if (early_media) state_ = State::early;
+    log::info(Sub::call, "event=progress status={} early_media={}", status, early_media);
+    line().on_remote_ringing(early_media);
+  }
+
+  void on_answered(const std::string& sdp) override {
+    LogContext ctx(context());
+    if (!sdp.empty()) {
+      if (!apply_answer(sdp)) {
+        // The far end answered with SDP we cannot use: there is no call to have.
+        session_->hangup();
+        end_from_far_end(EndCause::unreachable);
+        return;
+      }
+    } else if (!connected_media_) {
+      log::warn(Sub::call, "event=answer_without_sdp");
+      session_->hangup();
+      end_from_far_end(EndCause::unreachable);
+      return;
+    }
+    state_ = State::connected;
+    log::info(Sub::call, "event=connected codec={}", codec_);
+    line().on_remote_answered();
+  }
+
+  void on_failed(int status, const std::string& phrase) override {
+    LogContext ctx(context());
+    log::info(Sub::call, "event=call_failed status={} phrase=\"{}\"", status, phrase);
+    end_from_far_end(status == 486 || status == 600 ? EndCause::busy : EndCause::unreachable);
+  }
+
+  // --- sip::SessionHandler (incoming calls) ---
+  void on_ack(const std::string& sdp) override {
+    if (!late_offer_) return;
+    LogContext ctx(context());
+    if (sdp.empty() || !apply_answer(sdp)) {
+      log::warn(Sub::call, "event=bad_late_answer");
+      session_->hangup();
+      end_from_far_end(EndCause::unreachable);
+    }
+  }
+
+  void on_remote_hangup() override {
+    LogContext ctx(context());
+    log::info(Sub::call, "event=remote_hangup state={}", state_name());
+    end_from_far_end(EndCause::normal);
+  }
+
+  // --- driven by the switchboard ---
+  // Incoming: negotiates the offer (if any) and rings the line. Returns false
+  // (after answering the INVITE with an error) when the call cannot proceed.
+  bool start_incoming(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) {
+    session_ = session;
+    remote_ = info.from_uri;
+    LogContext ctx(context());
+    if (!info.body.empty() && info.content_type != "application/sdp") {
+      session_->reject(415, "Unsupported Media Type");
+      return false;
+    }
+    auto stream = board_.media_.open_stream(line_);
+    if (!stream) {
+      log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
+      session_->reject(503, "Service Unavailable");
+      return false;
+    }
+    stream_ = *stream;
+    const sip::LocalMedia local = board_.local_media(stream_.local_port);
+    if (info.body.empty()) {
+      late_offer_ = true;
+      local_sdp_ = sip::print_sdp(sip::make_offer(local));
+    } else {
+      auto offer = sip::parse_sdp(info.body);
+      if (!offer) {
+        log::info(Sub::call, "event=bad_sdp error=\"{}\"", offer.error().message());
+        session_->reject(488, "Not Acceptable Here");
+        return false;
+      }
+      auto answer = sip::answer_offer(*offer, local);
+      if (!answer) {
+        log::info(Sub::call, "event=sdp_not_acceptable error=\"{}\"", answer.error().message());
+        session_->reject(488, "Not Acceptable Here");
+        return false;
+      }
+      local_sdp_ = sip::print_sdp(answer->answer);
+      negotiated_ = answer->negotiated;
+    }
+    session_->set_handler(this);
+    if (!line().offer_incoming_call()) {
+      session_->reject(486, "Busy Here");
+      return false;
+    }
+    state_ = State::ringing;
+    session_->ringing();
+    log::info(Sub::call, "event=ringing line={} from={}", line().config().name, remote_);
+    return true;
+  }
+
+  // Outgoing: sends the INVITE.
+  bool start_outgoing(const std::string& target) {
+    remote_ = target;
+    auto stream = board_.media_.open_stream(line_);
+    if (!stream) {
+      log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
+      return false;
+    }
+    stream_ = *stream;
+    offer_ = sip::make_offer(board_.local_media(stream_.local_port));
+    const auto& sipc = board_.config_.sip;
+    const auto& port = board_.config_.lines.ports[line_];
+    const std::string host = sipc.address.find(':') != std::string::npos ? "[" + sipc.address + "]" : sipc.address;
+    auto session = board_.sip_->invite({.to = target,
+                                        .from = "sip:" + port.number + "@" + host + ":" + std::to_string(sipc.port),
+                                        .display = port.name,
+                                        .sdp = sip::print_sdp(offer_),
+                                        .handler = this});
+    if (!session) {
+      log::warn(Sub::call, "event=invite_failed error=\"{}\"", session.error().message());
+      return false;
+    }
+    session_ = *session;
+    state_ = State::ringing;
+    return true;
+  }
+
+  // The phone answered the incoming call.
+  void answer() {
+    LogContext ctx(context());
+    session_->answer(local_sdp_);
+    if (negotiated_) connect_media();
+    state_ = State::connected;
+    log::info(Sub::call, "event=answered codec={}", codec_.empty() ? "pending" : codec_);
+  }
+
+  void hangup(bool no_answer) {
+    LogContext ctx(context());
+    log::info(Sub::call, "event=local_hangup no_answer={}", no_answer);
+    if (no_answer) {
+      session_->reject(480, "Temporarily Unavailable");
+    } else {
+      session_->hangup();
+    }
+  }
+
+  void rtp_timeout() {
+    LogContext ctx(context());
+    log::warn(Sub::call, "event=rtp_timeout");
+    session_->hangup();
+    end_from_far_end(EndCause::unreachable);
+  }
+
+  CallStatus status() const {
+    CallStatus s;
+    s.call_id = session_ ? session_->call_id() : "";
+    s.inbound = inbound_;
+    s.line = board_.config_.lines.ports[line_].name;
+    s.remote = remote_;
+    s.state = state_name();
+    s.codec = codec_;
+    if (stream_.id) s.rtp = board_.media_.stats(stream_.id);
+    return s;
+  }
+
+  media::StreamId stream() const { return stream_.id; }
+
+ private:
+  base::LogContextFields context() const {
+    return {.call_id = session_ ? session_->call_id() : "", .line = board_.config_.lines.ports[line_].name};
+  }
+  FxsLine& line() { return *board_.lines_[line_]; }
+
+  std::string state_name() const {
+    switch (state_) {
+      case State::ringing: return "ringing";
+      case State::early: return "early";
+      case State::connected: return "connected";
+    }
+    return "?";
+  }
+
+  // Reads the far end's answer to our offer; connects media. False if unusable.
+  bool apply_answer(const std::string& sdp) {
+    auto parsed = sip::parse_sdp(sdp);
+    if (!parsed) {
+      log::warn(Sub::call, "event=bad_answer_sdp error=\"{}\"", parsed.error().message());
+      return false;
+    }
+    auto negotiated = late_offer_ ? sip::accept_answer(sip::parse_sdp(local_sdp_).value(), *parsed)
+                                  : sip::accept_answer(offer_, *parsed);
+    if (!negotiated) {
+      log::warn(Sub::call, "event=answer_not_acceptable error=\"{}\"", negotiated.error().message());
+      return false;
+    }
+    negotiated_ = *negotiated;
+    connect_media();
+    return true;
+  }
+
+  void connect_media() {
+    codec_ = negotiated_->codec_name;
+    if (auto r = board_.media_.connect(stream_.id, negotiated_->stream); !r) {
+      log::error(Sub::call, "event=media_connect_failed error=\"{}\"", r.error().message());
+      return;
+    }
+    connected_media_ = true;
+  }
+
+  // The far end ended or failed the call: tell the line, then drop this call.
+  void end_from_far_end(EndCause cause) {
+    const std::size_t line = line_;
+    board_.lines_[line]->on_remote_ended(cause);
+    board_.finish_call(line);  // destroys *this: nothing may follow
+  }
+
+  Switchboard& board_;
+  std::size_t line_;
+  bool inbound_;
+  State state_ = State::ringing;
+  std::shared_ptr<sip::SipSession> session_;
+  media::StreamInfo stream_;
+  sip::SessionDescription offer_;          // outgoing: what we offered
+  std::string local_sdp_;                  // incoming: our answer (or late offer)
+  bool late_offer_ = false;
+  std::optional<sip::Negotiated> negotiated_;
+  bool connected_media_ = false;
+  std::string remote_;
+  std::string codec_;
+};
+
+Switchboard::Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
+                         media::MediaEngine& media)
+    : config_(config),
+      timers_(timers),
+      driver_(driver),
+      media_(media),
+      dial_plan_(config.dial_plan),
+      sdp_session_id_(g_get_real_time() / 1000000) {
+  const auto& lc = config.lines;
+  for (std::size_t i = 0; i < lc.ports.size(); ++i) {
+    const auto& port = lc.ports[i];
+    lines_.push_back(std::make_unique<FxsLine>(
+        FxsLineConfig{.index = i,
+                      .name = port.name,
+                      .number = port.number,
+                      .profile = dsp::find_tone_profile(port.country),
+                      .interdigit_timeout = base::Millis(lc.interdigit_timeout_ms),
+                      .first_digit_timeout = base::Millis(lc.first_digit_timeout_ms),
+                      .no_answer_timeout = base::Millis(config.sip.no_answer_timeout_s * 1000)},
+        timers_, *this, *this));
+    lines_.back()->set_dial_plan(&dial_plan_);
+  }
+  calls_.resize(lines_.size());
+}
+
+Switchboard::~Switchboard() = default;
+
+void Switchboard::set_dial_plan(route::DialPlan plan) {
+  dial_plan_ = std::move(plan);
+  log::info(Sub::route, "event=dial_plan_loaded rules={}", dial_plan_.rules().size());
+}
+
+sip::LocalMedia Switchboard::local_media(std::uint16_t port) {
+  return {.address = config_.media.rtp_address,
+          .port = port,
+          .codecs = config_.media.codecs,
+          .dtmf_payload_type = config_.media.dtmf_payload_type,
+          .session_id = sdp_session_id_++,
+          .session_version = 1};
+}
+
+void Switchboard::finish_call(std::size_t line) { calls_[line].reset(); }
+
+void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) {
+  std::size_t line = lines_.size();
+  for (std::size_t i = 0; i < lines_.size(); ++i)
+    if (!info.request_user.empty() && lines_[i]->config().number == info.request_user) line = i;
+  if (line == lines_.size()) {
+    log::info(Sub::route, "event=no_such_number number={}", info.request_user);
+    session->reject(404, "Not Found");
+    return;
+  }
+  if (calls_[line]) {
+    session->reject(486, "Busy Here");
+    return;
+  }
+  auto call = std::make_unique<Call>(*this, line, true);
+  Call* raw = call.get();
+  calls_[line] = std::move(call);
+  if (!raw->start_incoming(session, info)) calls_[line].reset();
+}
+
+void Switchboard::place_call(std::size_t line, const std::string& target, const std::string& digits) {
+  LogContext ctx({.call_id = {}, .line = lines_[line]->config().name});
+  if (calls_[line] || !sip_) {
+    lines_[line]->on_remote_ended(EndCause::unreachable);
+    return;
+  }
+  log::info(Sub::call, "event=place_call digits={} target={}", digits, target);
+  auto call = std::make_unique<Call>(*this, line, false);
+  Call* raw = call.get();
+  calls_[line] = std::move(call);
+  if (!raw->start_outgoing(target)) {
+    calls_[line].reset();
+    lines_[line]->on_remote_ended(EndCause::unreachable);
+  }
+}
+
+void Switchboard::answer_call(std::size_t line) {
+  if (calls_[line]) calls_[line]->answer();
+}
+
+void Switchboard::end_call(std::size_t line, bool no_answer) {
+  if (!calls_[line]) return;
+  calls_[line]->hangup(no_answer);
+  calls_[line].reset();
+}
+
+void Switchboard::set_ring(std::size_t line, bool on) { driver_.port(line).set_ring(on); }
+
+void Switchboard::play_tone(std::size_t line, dsp::ToneKind tone) { media_.play_tone(line, tone); }
+
+void Switchboard::on_line_event(const drivers::LineEvent& event) {
+  if (event.port >= lines_.size()) return;
+  FxsLine& line = *lines_[event.port];
+  LogContext ctx({.call_id = {}, .line = line.config().name});
+  switch (event.type) {
+    case drivers::LineEventType::off_hook:
+      log::info(Sub::driver, "event=off_hook");
+      line.on_off_hook();
+      break;
+    case drivers::LineEventType::on_hook:
+      log::info(Sub::driver, "event=on_hook");
+      line.on_on_hook();
+      break;
+    case drivers::LineEventType::pulse_digit:
+      line.on_digit(event.digit);
+      break;
+    default:
+      log::debug(Sub::driver, "event=line_event type={}", static_cast<int>(event.type));
+      break;
+  }
+}
+
+void Switchboard::on_media_event(const media::MediaEvent& event) {
+  if (event.line >= lines_.size()) return;
+  LogContext ctx({.call_id = {}, .line = lines_[event.line]->config().name});
+  switch (event.type) {
+    case media::MediaEventType::line_digit_begin:
+      log::debug(Sub::dsp, "event=digit digit={}", event.digit);
+      lines_[event.line]->on_digit(event.digit);
+      break;
+    case media::MediaEventType::remote_dtmf:
+      log::info(Sub::media, "event=rfc4733_digit digit={}", event.digit);
+      break;
+    case media::MediaEventType::rtp_timeout:
+      if (calls_[event.line] && calls_[event.line]->stream() == event.stream) calls_[event.line]->rtp_timeout();
+      break;
+    default:
+      break;
+  }
+}
+
+void Switchboard::hangup_all() {
+  for (std::size_t i = 0; i < calls_.size(); ++i) {
+    if (calls_[i]) end_call(i, false);
+    driver_.port(i).set_ring(false);
+    media_.play_tone(i, dsp::ToneKind::none);
+  }
+}
+
+std::vector<CallStatus> Switchboard::calls() const {
+  std::vector<CallStatus> out;
+  for (const auto& c : calls_)
+    if (c) out.push_back(c->status());
+  return out;
+}
+
+std::size_t Switchboard::call_count() const {
+  std::size_t n = 0;
+  for (const auto& c : calls_) n += c ? 1 : 0;
+  return n;
+}
+
+std::vector<LineStatus> Switchboard::lines() const {
+  std::vector<LineStatus> out;
+  for (const auto& l : lines_) {
+    const auto& c = l->config();
+    out.push_back({.index = c.index + 1, .name = c.name, .kind = "fxs", .number = c.number,
+                   .state = std::string(to_string(l->state()))});
+  }
+  return out;
+}
+
+}  // namespace sipline::gateway::call

@@ -1,0 +1,94 @@
+#pragma once
+// Switchboard: joins SIP dialogs to analog lines. It owns the FxsLine state
+// machines (one per FXS port) and the calls between a line and a SIP dialog,
+// routes incoming INVITEs to the line whose number they name, places the calls
+// the phones dial, and drives ring voltage and tones for the lines.
+//
+//   SIP (SipStack) <-> Call (one per busy line) <-> FxsLine <-> driver + media
+//
+// Inputs: SipStack callbacks, driver line events, media events (digits, RTP
+// timeouts), the control socket. Outputs: SIP responses and requests, media
+// engine commands, driver ring/polarity.
+// Thread: control.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "call/fxs_line.hpp"
+#include "config/config.hpp"
+#include "media/media_engine.hpp"
+#include "sip/sdp.hpp"
+#include "sip/sip_stack.hpp"
+#include "sipline/drivers/line_driver.hpp"
+
+namespace sipline::gateway::call {
+
+struct CallStatus {
+  std::string call_id;
+  bool inbound = false;
+  std::string line;
+  std::string remote;
+  std::string state;   // ringing, early, connected
+  std::string codec;
+  media::StreamStats rtp;
+};
+
+struct LineStatus {
+  std::size_t index = 0;   // 1-based for people
+  std::string name;
+  std::string kind;
+  std::string number;
+  std::string state;
+};
+
+class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, public FxsLine::Owner {
+ public:
+  Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
+              media::MediaEngine& media);
+  ~Switchboard() override;
+
+  void set_sip(sip::SipStack* sip) { sip_ = sip; }
+  // SIGHUP: a new dial plan for the phones' digits (the config object is replaced).
+  void set_dial_plan(route::DialPlan plan);
+
+  void on_line_event(const drivers::LineEvent& event);
+  void on_media_event(const media::MediaEvent& event);
+
+  // Ends every call (BYE, CANCEL or a final response) and silences the lines.
+  void hangup_all();
+
+  std::vector<CallStatus> calls() const;
+  std::vector<LineStatus> lines() const;
+  std::size_t call_count() const;
+
+  // sip::SipStackHandler
+  void on_incoming_invite(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) override;
+  // FxsLine::Io
+  void set_ring(std::size_t line, bool on) override;
+  void play_tone(std::size_t line, dsp::ToneKind tone) override;
+  // FxsLine::Owner
+  void place_call(std::size_t line, const std::string& target, const std::string& digits) override;
+  void answer_call(std::size_t line) override;
+  void end_call(std::size_t line, bool no_answer) override;
+
+  class Call;
+
+ private:
+  friend class Call;
+  sip::LocalMedia local_media(std::uint16_t port);
+  void finish_call(std::size_t line);
+
+  const config::Config& config_;
+  base::Timers& timers_;
+  drivers::LineDriver& driver_;
+  media::MediaEngine& media_;
+  sip::SipStack* sip_ = nullptr;
+  route::DialPlan dial_plan_;
+  std::vector<std::unique_ptr<FxsLine>> lines_;
+  std::vector<std::unique_ptr<Call>> calls_;   // indexed by line; null when the line has no call
+  std::uint64_t sdp_session_id_;
+};
+
+}  // namespace sipline::gateway::call

@@ -1,0 +1,474 @@
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "config/default_config.hpp"
+#include "sipline/dsp/tone_profile.hpp"
+
+// Defaults that are not plain member initializers of the structs in
+// config.hpp, mirroring default_config.toml:
+// - a file without any [[lines.port]] gets the two simulated phones of the
+//   embedded default: fxs1 (201) and fxs2 (202);
+// - a file without any [[dialplan]] gets the single rule
+//   2XX -> sip:$digits@<sip.address>:<sip.port>.
+// An explicitly empty list (`port = []`, `dialplan = []`) is an error.
+//
+// toml++ (the Debian build is a shared library built with exceptions) throws
+// toml::parse_error; it is caught here, at the config-load boundary.
+
+namespace sipline::gateway::config {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+bool is_ip_literal(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string source) : source_(std::move(source)) {}
+
+  base::Result<Config> load(const toml::table& root) {
+    Config c;
+    c.source = source_;
+    if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "dialplan"}); !r) {
+      return base::fail(r.error());
+    }
+    const toml::table* sip = nullptr;
+    const toml::table* media = nullptr;
+    const toml::table* control = nullptr;
+    const toml::table* log = nullptr;
+    const toml::table* lines = nullptr;
+    for (auto [name, out] : {std::pair{"sip", &sip}, std::pair{"media", &media}, std::pair{"control", &control},
+                             std::pair{"log", &log}, std::pair{"lines", &lines}}) {
+      auto t = section(root, name);
+      if (!t) return base::fail(t.error());
+      *out = *t;
+    }
+    if (auto r = load_sip(sip, c.sip); !r) return base::fail(r.error());
+    if (auto r = load_media(media, c); !r) return base::fail(r.error());
+    if (auto r = load_control(control, c.control); !r) return base::fail(r.error());
+    if (auto r = load_log(log, c.log); !r) return base::fail(r.error());
+    if (auto r = load_lines(lines, c.lines); !r) return base::fail(r.error());
+    if (auto r = load_dialplan(root, c); !r) return base::fail(r.error());
+    return c;
+  }
+
+ private:
+  using Void = base::Result<void>;
+
+  std::string where(const toml::source_region& r) const {
+    const auto line = r.begin.line == 0 ? 1u : r.begin.line;
+    const auto column = r.begin.column == 0 ? 1u : r.begin.column;
+    return source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+  }
+  tl::unexpected<base::Error> invalid(const toml::source_region& r, const std::string& message) const {
+    return base::fail(ConfigError::invalid, where(r) + message);
+  }
+
+  static std::string path(std::string_view table, std::string_view key) {
+    return table.empty() ? std::string(key) : std::string(table) + "." + std::string(key);
+  }
+
+  Void check_keys(const toml::table& t, std::string_view table, std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [key, node] : t) {
+      (void)node;
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+      if (table.empty()) return invalid(key.source(), "unknown key '" + std::string(key.str()) + "'");
+      return invalid(key.source(), "unknown key '" + std::string(key.str()) + "' in [" + std::string(table) + "]");
+    }
+    return {};
+  }
+
+  base::Result<const toml::table*> section(const toml::table& root, std::string_view name) const {
+    const toml::node* n = root.get(name);
+    if (n == nullptr) return static_cast<const toml::table*>(nullptr);
+    if (!n->is_table()) {
+      return invalid(n->source(), std::string(name) + ": expected a table, got " + type_name(n->type()));
+    }
+    return n->as_table();
+  }
+
+  const toml::node* find(const toml::table* t, std::string_view key) const {
+    return t == nullptr ? nullptr : t->get(key);
+  }
+
+  tl::unexpected<base::Error> wrong_type(const toml::node& n, const std::string& name, const char* expected) const {
+    return invalid(n.source(), name + ": expected " + expected + ", got " + type_name(n.type()));
+  }
+
+  // Reads an integer key into `out` if present, checking [min, max].
+  template <class Int>
+  Void get_int(const toml::table* t, std::string_view table, std::string_view key, std::int64_t min,
+               std::int64_t max, Int& out) const {
+    const toml::node* n = find(t, key);
+    if (n == nullptr) return {};
+    const std::string name = path(table, key);
+    if (!n->is_integer()) return wrong_type(*n, name, "an integer");
+    const std::int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      return invalid(n->source(), name + ": " + std::to_string(v) + " is out of range " + std::to_string(min) +
+                                      ".." + std::to_string(max));
+    }
+    out = static_cast<Int>(v);
+    return {};
+  }
+
+  Void get_string(const toml::table* t, std::string_view table, std::string_view key, std::string& out) const {
+    const toml::node* n = find(t, key);
+    if (n == nullptr) return {};
+    if (!n->is_string()) return wrong_type(*n, path(table, key), "a string");
+    out = n->as_string()->get();
+    return {};
+  }
+
+  // Reads an array of strings; `nodes` receives each element for positions.
+  Void get_strings(const toml::table* t, std::string_view table, std::string_view key, bool& present,
+                   std::vector<std::pair<std::string, const toml::node*>>& out) const {
+    present = false;
+    const toml::node* n = find(t, key);
+    if (n == nullptr) return {};
+    const std::string name = path(table, key);
+    if (!n->is_array()) return wrong_type(*n, name, "an array of strings");
+    present = true;
+    for (const toml::node& e : *n->as_array()) {
+      if (!e.is_string()) return wrong_type(e, name + " element", "a string");
+      out.emplace_back(e.as_string()->get(), &e);
+    }
+    if (out.empty()) return invalid(n->source(), name + ": must not be empty");
+    return {};
+  }
+
+  Void check_address(const toml::table* t, std::string_view table, std::string_view key, const std::string& value,
+                     bool allow_empty) const {
+    if (value.empty() && allow_empty) return {};
+    const toml::node* n = find(t, key);
+    const toml::source_region region = n ? n->source() : toml::source_region{};
+    const std::string name = path(table, key);
+    if (!is_ip_literal(value)) {
+      return invalid(region, name + ": \"" + value + "\" is not an IPv4 or IPv6 address");
+    }
+    if (value == "0.0.0.0" || value == "::") {
+      return invalid(region, name + ": must be a specific address, it is sent in SIP and SDP");
+    }
+    return {};
+  }
+
+  Void load_sip(const toml::table* t, SipConfig& sip) const {
+    if (t == nullptr) return {};
+    if (auto r = check_keys(*t, "sip", {"address", "port", "transports", "user_agent", "no_answer_timeout_s"}); !r) {
+      return r;
+    }
+    if (auto r = get_string(t, "sip", "address", sip.address); !r) return r;
+    if (auto r = check_address(t, "sip", "address", sip.address, false); !r) return r;
+    if (auto r = get_int(t, "sip", "port", 1, 65535, sip.port); !r) return r;
+    bool present = false;
+    std::vector<std::pair<std::string, const toml::node*>> transports;
+    if (auto r = get_strings(t, "sip", "transports", present, transports); !r) return r;
+    if (present) {
+      sip.udp = sip.tcp = false;
+      for (const auto& [name, node] : transports) {
+        const std::string l = lower(name);
+        if (l == "udp") {
+          sip.udp = true;
+        } else if (l == "tcp") {
+          sip.tcp = true;
+        } else {
+          return invalid(node->source(), "sip.transports: unknown transport \"" + name + "\" (udp, tcp)");
+        }
+      }
+    }
+    if (auto r = get_string(t, "sip", "user_agent", sip.user_agent); !r) return r;
+    if (sip.user_agent.empty()) return invalid(find(t, "user_agent")->source(), "sip.user_agent: must not be empty");
+    return get_int(t, "sip", "no_answer_timeout_s", 1, 3600, sip.no_answer_timeout_s);
+  }
+
+  Void load_media(const toml::table* t, Config& c) const {
+    MediaConfig& m = c.media;
+    if (t != nullptr) {
+      if (auto r = check_keys(*t, "media",
+                              {"rtp_address", "rtp_port_min", "rtp_port_max", "codecs", "dtmf_payload_type",
+                               "jitter_buffer_ms", "rtp_timeout_s", "workers"});
+          !r) {
+        return r;
+      }
+      if (auto r = get_string(t, "media", "rtp_address", m.rtp_address); !r) return r;
+      if (auto r = check_address(t, "media", "rtp_address", m.rtp_address, true); !r) return r;
+      if (auto r = get_int(t, "media", "rtp_port_min", 1024, 65535, m.rtp_port_min); !r) return r;
+      if (auto r = get_int(t, "media", "rtp_port_max", 1024, 65535, m.rtp_port_max); !r) return r;
+      const toml::node* min_node = find(t, "rtp_port_min");
+      const toml::source_region min_region = min_node ? min_node->source() : t->source();
+      if (m.rtp_port_min % 2 != 0) return invalid(min_region, "media.rtp_port_min: must be even (RTP even, RTCP odd)");
+      if (m.rtp_port_min >= m.rtp_port_max) {
+        return invalid(min_region, "media.rtp_port_min: must be less than media.rtp_port_max (" +
+                                       std::to_string(m.rtp_port_max) + ")");
+      }
+      bool present = false;
+      std::vector<std::pair<std::string, const toml::node*>> codecs;
+      if (auto r = get_strings(t, "media", "codecs", present, codecs); !r) return r;
+      if (present) {
+        m.codecs.clear();
+        for (const auto& [name, node] : codecs) {
+          const std::string u = upper(name);
+          media::AudioCodec codec;
+          if (u == "PCMU") {
+            codec = media::AudioCodec::pcmu;
+          } else if (u == "PCMA") {
+            codec = media::AudioCodec::pcma;
+          } else {
+            return invalid(node->source(), "media.codecs: unknown codec \"" + name + "\" (PCMU, PCMA)");
+          }
+          if (std::find(m.codecs.begin(), m.codecs.end(), codec) != m.codecs.end()) {
+            return invalid(node->source(), "media.codecs: \"" + name + "\" is listed twice");
+          }
+          m.codecs.push_back(codec);
+        }
+      }
+      const toml::node* dtmf = find(t, "dtmf_payload_type");
+      if (auto r = get_int(t, "media", "dtmf_payload_type", -1, 127, m.dtmf_payload_type); !r) return r;
+      if (m.dtmf_payload_type != -1 && m.dtmf_payload_type < 96) {
+        return invalid(dtmf->source(), "media.dtmf_payload_type: must be a dynamic payload type 96..127, or -1");
+      }
+      const toml::node* jb = find(t, "jitter_buffer_ms");
+      if (auto r = get_int(t, "media", "jitter_buffer_ms", 20, 500, m.jitter_buffer_ms); !r) return r;
+      if (m.jitter_buffer_ms % 20 != 0) {
+        return invalid(jb->source(), "media.jitter_buffer_ms: must be a multiple of 20 (the frame length)");
+      }
+      if (auto r = get_int(t, "media", "rtp_timeout_s", 0, 86400, m.rtp_timeout_s); !r) return r;
+      if (auto r = get_int(t, "media", "workers", 0, 256, m.workers); !r) return r;
+    }
+    if (m.rtp_address.empty()) m.rtp_address = c.sip.address;
+    if (m.workers == 0) m.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return {};
+  }
+
+  Void load_control(const toml::table* t, ControlConfig& control) const {
+    if (t == nullptr) return {};
+    if (auto r = check_keys(*t, "control", {"socket"}); !r) return r;
+    if (auto r = get_string(t, "control", "socket", control.socket); !r) return r;
+    const toml::node* n = find(t, "socket");
+    if (n != nullptr) {
+      if (control.socket.empty()) return invalid(n->source(), "control.socket: must not be empty");
+      if (control.socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+        return invalid(n->source(), "control.socket: path longer than a Unix socket address allows (" +
+                                        std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + ")");
+      }
+    }
+    return {};
+  }
+
+  Void load_log(const toml::table* t, LogConfig& log) const {
+    if (t == nullptr) return {};
+    if (auto r = check_keys(*t, "log", {"level"}); !r) return r;
+    if (auto r = get_string(t, "log", "level", log.level); !r) return r;
+    log.level = lower(log.level);
+    for (const char* level : {"trace", "debug", "info", "warn", "error"}) {
+      if (log.level == level) return {};
+    }
+    return invalid(find(t, "level")->source(),
+                   "log.level: unknown level \"" + log.level + "\" (trace, debug, info, warn, error)");
+  }
+
+  Void check_country(const toml::node* n, const std::string& name, std::string& country) const {
+    if (dsp::find_tone_profile(country) != nullptr) {
+      country = upper(country);
+      return {};
+    }
+    std::string known;
+    for (const auto& p : dsp::tone_profile_names()) known += (known.empty() ? "" : ", ") + p;
+    return invalid(n ? n->source() : toml::source_region{},
+                   name + ": unknown country \"" + country + "\" (" + known + ")");
+  }
+
+  Void load_lines(const toml::table* t, LinesConfig& lines) const {
+    const toml::node* ports = nullptr;
+    if (t != nullptr) {
+      if (auto r = check_keys(*t, "lines",
+                              {"driver", "country", "interdigit_timeout_ms", "first_digit_timeout_ms", "port"});
+          !r) {
+        return r;
+      }
+      if (auto r = get_string(t, "lines", "driver", lines.driver); !r) return r;
+      if (lines.driver != "sim") {
+        return invalid(find(t, "driver")->source(),
+                       "lines.driver: unknown driver \"" + lines.driver + "\" (only \"sim\" for now)");
+      }
+      if (auto r = get_string(t, "lines", "country", lines.country); !r) return r;
+      if (auto r = get_int(t, "lines", "interdigit_timeout_ms", 500, 30000, lines.interdigit_timeout_ms); !r) {
+        return r;
+      }
+      if (auto r = get_int(t, "lines", "first_digit_timeout_ms", 1000, 120000, lines.first_digit_timeout_ms); !r) {
+        return r;
+      }
+      ports = find(t, "port");
+    }
+    if (auto r = check_country(t ? find(t, "country") : nullptr, "lines.country", lines.country); !r) return r;
+
+    lines.ports.clear();
+    if (ports == nullptr) {
+      lines.ports.push_back(PortConfig{.name = "fxs1", .kind = PortKind::fxs, .number = "201",
+                                       .country = lines.country, .auto_answer_ms = -1});
+      lines.ports.push_back(PortConfig{.name = "fxs2", .kind = PortKind::fxs, .number = "202",
+                                       .country = lines.country, .auto_answer_ms = -1});
+      return {};
+    }
+    if (ports->is_array() && ports->as_array()->empty()) {
+      return invalid(ports->source(), "lines.port: at least one [[lines.port]] is needed");
+    }
+    if (!ports->is_array_of_tables()) return wrong_type(*ports, "lines.port", "an array of tables ([[lines.port]])");
+    const toml::array& array = *ports->as_array();
+    std::set<std::string> names, numbers;
+    for (const toml::node& element : array) {
+      const toml::table& pt = *element.as_table();
+      const std::string table = "lines.port";
+      if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms"}); !r) {
+        return r;
+      }
+      PortConfig port;
+      for (const char* required : {"name", "number"}) {
+        if (pt.get(required) == nullptr) {
+          return invalid(pt.source(), std::string("[[lines.port]]: missing key '") + required + "'");
+        }
+      }
+      if (auto r = get_string(&pt, table, "name", port.name); !r) return r;
+      if (port.name.empty()) return invalid(pt.get("name")->source(), "lines.port.name: must not be empty");
+      if (!names.insert(port.name).second) {
+        return invalid(pt.get("name")->source(), "lines.port.name: duplicate port name \"" + port.name + "\"");
+      }
+      std::string kind = "fxs";
+      if (auto r = get_string(&pt, table, "kind", kind); !r) return r;
+      if (lower(kind) != "fxs") {
+        return invalid(pt.get("kind")->source(),
+                       "lines.port.kind: \"" + kind + "\" is not supported (only \"fxs\" for now)");
+      }
+      port.kind = PortKind::fxs;
+      if (auto r = get_string(&pt, table, "number", port.number); !r) return r;
+      const toml::node* number = pt.get("number");
+      if (port.number.empty() ||
+          port.number.find_first_not_of("0123456789+*#") != std::string::npos) {
+        return invalid(number->source(), "lines.port.number: \"" + port.number +
+                                             "\" must be digits (and + * #) only");
+      }
+      if (!numbers.insert(port.number).second) {
+        return invalid(number->source(), "lines.port.number: duplicate number \"" + port.number + "\"");
+      }
+      if (auto r = get_string(&pt, table, "country", port.country); !r) return r;
+      if (port.country.empty()) {
+        port.country = lines.country;
+      } else if (auto r = check_country(pt.get("country"), "lines.port.country", port.country); !r) {
+        return r;
+      }
+      if (auto r = get_int(&pt, table, "auto_answer_ms", -1, 600000, port.auto_answer_ms); !r) return r;
+      lines.ports.push_back(std::move(port));
+    }
+    return {};
+  }
+
+  Void load_dialplan(const toml::table& root, Config& c) const {
+    const toml::node* n = root.get("dialplan");
+    std::vector<route::DialRule> rules;
+    if (n == nullptr) {
+      const bool v6 = c.sip.address.find(':') != std::string::npos;
+      const std::string host = v6 ? "[" + c.sip.address + "]" : c.sip.address;
+      rules.push_back({.pattern = "2XX", .target = "sip:$digits@" + host + ":" + std::to_string(c.sip.port)});
+    } else {
+      if (n->is_array() && n->as_array()->empty()) {
+        return invalid(n->source(), "dialplan: at least one [[dialplan]] rule is needed");
+      }
+      if (!n->is_array_of_tables()) return wrong_type(*n, "dialplan", "an array of tables ([[dialplan]])");
+      for (const toml::node& element : *n->as_array()) {
+        const toml::table& rt = *element.as_table();
+        if (auto r = check_keys(rt, "[dialplan]", {"pattern", "target"}); !r) return r;
+        route::DialRule rule;
+        for (const char* required : {"pattern", "target"}) {
+          if (rt.get(required) == nullptr) {
+            return invalid(rt.source(), std::string("[[dialplan]]: missing key '") + required + "'");
+          }
+        }
+        if (auto r = get_string(&rt, "dialplan", "pattern", rule.pattern); !r) return r;
+        if (auto r = get_string(&rt, "dialplan", "target", rule.target); !r) return r;
+        // Check each rule alone first, to point at its line.
+        if (auto one = route::DialPlan::create({rule}); !one) {
+          const bool target = one.error().is(route::DialPlanError::bad_target);
+          return invalid(rt.get(target ? "target" : "pattern")->source(), one.error().message());
+        }
+        rules.push_back(std::move(rule));
+      }
+    }
+    auto plan = route::DialPlan::create(std::move(rules));
+    if (!plan) return invalid(n ? n->source() : toml::source_region{}, plan.error().message());
+    c.dial_plan = std::move(*plan);
+    return {};
+  }
+
+  std::string source_;
+};
+
+}  // namespace
+
+base::Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
+  const std::string source(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    return base::fail(ConfigError::syntax, source + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
+                                               ": " + std::string(e.description()));
+  }
+  return Loader(source).load(root);
+}
+
+base::Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::fail(ConfigError::io, path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return base::fail(ConfigError::io, path + ": read error");
+  return parse_config(text.str(), path);
+}
+
+base::Result<Config> default_config() { return parse_config(kDefaultConfigToml, "<embedded default>"); }
+
+}  // namespace sipline::gateway::config

@@ -1,0 +1,116 @@
+#include "ctl/commands.hpp"
+
+#include "version.hpp"
+
+namespace sipline::gateway::ctl {
+
+using nlohmann::json;
+
+namespace {
+
+json fail(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+
+json phone_json(const drivers::SimPhoneStatus& p) {
+  return {{"off_hook", p.off_hook},       {"ringing", p.ringing},         {"rings", p.rings},
+          {"playing", p.playing},         {"recording", p.recording},     {"heard_digits", p.heard_digits},
+          {"listen_hz", p.listen_hz},     {"listen_ratio", p.listen_ratio}, {"level_dbfs", p.level_dbfs},
+          {"polarity_reversed", p.polarity_reversed}};
+}
+
+// "line": 1-based number or a port name -> 0-based index.
+std::optional<std::size_t> line_index(const CommandContext& ctx, const json& request) {
+  const auto lines = ctx.board.lines();
+  if (!request.contains("line")) return std::nullopt;
+  const json& l = request["line"];
+  if (l.is_number_integer()) {
+    const long n = l.get<long>();
+    if (n >= 1 && static_cast<std::size_t>(n) <= lines.size()) return static_cast<std::size_t>(n - 1);
+    return std::nullopt;
+  }
+  if (l.is_string()) {
+    const std::string s = l.get<std::string>();
+    for (const auto& line : lines)
+      if (line.name == s || std::to_string(line.index) == s) return line.index - 1;
+  }
+  return std::nullopt;
+}
+
+json result_json(const base::Result<void>& r) { return r ? json{{"ok", true}} : fail(r.error().message()); }
+
+json phone_command(CommandContext& ctx, const json& request) {
+  if (!ctx.sim) return fail("phone commands need the sim driver");
+  const auto index = line_index(ctx, request);
+  if (!index) return fail("unknown line (give its 1-based number or its name)");
+  const std::string action = request.value("action", "");
+  auto& sim = *ctx.sim;
+  const std::size_t i = *index;
+  if (action == "offhook") return result_json(sim.off_hook(i));
+  if (action == "onhook") return result_json(sim.on_hook(i));
+  if (action == "dial") return result_json(sim.dial(i, request.value("digits", "")));
+  if (action == "play") return result_json(sim.play_file(i, request.value("file", ""), request.value("loop", false)));
+  if (action == "tone")
+    return result_json(sim.play_tone(i, request.value("hz", 0), request.value("hz2", 0), request.value("level_dbfs", -10.0)));
+  if (action == "stop") return result_json(sim.stop_playing(i));
+  if (action == "record") return result_json(sim.start_recording(i, request.value("file", "")));
+  if (action == "stoprecord") return result_json(sim.stop_recording(i));
+  if (action == "listen") return result_json(sim.listen(i, request.value("hz", 0.0)));
+  if (action == "autoanswer") return result_json(sim.set_auto_answer(i, request.value("ms", -1)));
+  if (action == "status") {
+    auto st = sim.status(i);
+    if (!st) return fail(st.error().message());
+    return {{"ok", true}, {"phone", phone_json(*st)}};
+  }
+  return fail("unknown phone action '" + action +
+              "' (offhook, onhook, dial, play, tone, stop, record, stoprecord, listen, autoanswer, status)");
+}
+
+}  // namespace
+
+json handle_request(CommandContext& ctx, const json& request) {
+  const std::string cmd = request.value("cmd", "");
+  if (cmd == "status") {
+    json sip = json::object();
+    if (ctx.config) sip = {{"address", ctx.config->sip.address}, {"port", ctx.config->sip.port}};
+    return {{"ok", true},
+            {"version", kVersion},
+            {"sip", sip},
+            {"calls", ctx.board.call_count()},
+            {"lines", ctx.board.lines().size()}};
+  }
+  if (cmd == "lines") {
+    json lines = json::array();
+    for (const auto& l : ctx.board.lines()) {
+      json j = {{"index", l.index}, {"name", l.name}, {"kind", l.kind}, {"number", l.number}, {"state", l.state}};
+      if (ctx.sim) {
+        if (auto st = ctx.sim->status(l.index - 1)) j["phone"] = phone_json(*st);
+      }
+      lines.push_back(std::move(j));
+    }
+    return {{"ok", true}, {"lines", lines}};
+  }
+  if (cmd == "calls") {
+    json calls = json::array();
+    for (const auto& c : ctx.board.calls()) {
+      calls.push_back({{"call_id", c.call_id},
+                       {"direction", c.inbound ? "inbound" : "outbound"},
+                       {"line", c.line},
+                       {"remote", c.remote},
+                       {"state", c.state},
+                       {"codec", c.codec},
+                       {"rtp",
+                        {{"sent", c.rtp.packets_sent},
+                         {"received", c.rtp.packets_received},
+                         {"lost", c.rtp.packets_lost},
+                         {"jitter_ms", c.rtp.jitter_ms}}}});
+    }
+    return {{"ok", true}, {"calls", calls}};
+  }
+  if (cmd == "phone") return phone_command(ctx, request);
+  if (cmd == "reload") {
+    if (!ctx.reload) return fail("reload is not available");
+    return result_json(ctx.reload());
+  }
+  return fail("unknown command '" + cmd + "' (status, lines, calls, phone, reload)");
+}
+
+}  // namespace sipline::gateway::ctl

@@ -1,0 +1,36 @@
+#pragma once
+// ControlServer: the control socket. A Unix stream socket on the control
+// thread's GLib main context speaking newline-delimited JSON: one request
+// object per line, one response object per line. Every response has "ok";
+// failures carry "error". siplinectl is its command-line client.
+// Requests larger than 64 KiB close the connection; at most 32 clients.
+// Thread: control.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "sipline/base/result.hpp"
+
+namespace sipline::gateway::ctl {
+
+enum class CtlError { socket };
+
+using RequestHandler = std::function<nlohmann::json(const nlohmann::json& request)>;
+
+class ControlServer {
+ public:
+  static base::Result<std::unique_ptr<ControlServer>> create(const std::string& path, RequestHandler handler);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit ControlServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sipline::gateway::ctl

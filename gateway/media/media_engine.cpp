@@ -1,0 +1,535 @@
+// MediaEngine::Impl: the control-thread side (stream table, command posting,
+// event draining) and the Worker (one thread, a timerfd tick over its lines).
+//
+// Hand-offs: RtpSession objects are created and bound on the control thread
+// and travel to their worker inside an open_stream command; on close they
+// travel back through the worker's return queue and are destroyed on the
+// control thread, so a worker never frees memory. Each worker has its own
+// command, event and return queues (SPSC); one eventfd wakes the control
+// thread for all of them.
+#include "media/media_engine.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "media/rtp_session.hpp"
+#include "sipline/base/c_ptr.hpp"
+#include "sipline/base/spsc_queue.hpp"
+#include "sipline/dsp/channel.hpp"
+
+namespace sipline::gateway::media {
+namespace {
+
+constexpr std::size_t kCommandQueueSize = 256;
+constexpr std::size_t kEventQueueSize = 1024;
+constexpr std::size_t kReturnQueueSize = 256;
+constexpr std::size_t kPendingReturns = 64;
+constexpr std::uint64_t kMaxCatchUpTicks = 5;
+constexpr int kPublishEveryTicks = 5;  // 100 ms
+constexpr auto kTick = std::chrono::milliseconds(20);
+
+struct Command {
+  enum class Type { none, open_stream, connect, close_stream, play_tone };
+  Type type = Type::none;
+  LineId line = 0;
+  StreamId stream = 0;
+  std::unique_ptr<RtpSession> session;  // open_stream
+  SessionParams params{};               // connect
+  dsp::ToneKind tone = dsp::ToneKind::none;
+};
+
+// Thread: the worker's own thread between start and join; constructed and
+// destroyed on the control thread.
+class Worker final : public RtpSessionListener {
+ public:
+  struct LineSlot {
+    LineId id = 0;
+    drivers::LinePort* port = nullptr;
+    std::unique_ptr<dsp::Channel> channel;
+    int active = -1;  // index in streams_ of the connected stream
+  };
+  struct StreamSlot {
+    StreamId id = 0;  // 0 = free
+    std::size_t line = 0;  // index in lines_
+    std::unique_ptr<RtpSession> session;
+    bool timeout_reported = false;
+  };
+
+  Worker(int event_fd, int rtp_timeout_ms) : event_fd_(event_fd), rtp_timeout_(rtp_timeout_ms) {}
+
+  void add_line(LineId id, drivers::LinePort& port, std::unique_ptr<dsp::Channel> channel,
+                std::vector<int>& line_index) {
+    line_index[id] = static_cast<int>(lines_.size());
+    lines_.push_back(LineSlot{id, &port, std::move(channel), -1});
+  }
+
+  base::Result<void> start(const std::vector<int>* line_index) {
+    line_index_ = line_index;
+    streams_.resize(max_streams());
+    timer_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    if (!timer_fd_) return base::fail(MediaError::socket, std::string("timerfd: ") + std::strerror(errno));
+    itimerspec spec{};
+    spec.it_interval.tv_nsec = std::chrono::nanoseconds(kTick).count();
+    spec.it_value = spec.it_interval;
+    if (::timerfd_settime(timer_fd_.get(), 0, &spec, nullptr) != 0)
+      return base::fail(MediaError::socket, std::string("timerfd_settime: ") + std::strerror(errno));
+    thread_ = std::thread([this] { run(); });
+    return {};
+  }
+
+  void stop() {
+    stop_.store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::size_t max_streams() const { return 4 * lines_.size() + 16; }
+
+  // Control thread: true when a push is sure to succeed.
+  bool command_room() const {
+    return pushed_ - done_.load(std::memory_order_acquire) < kCommandQueueSize;
+  }
+  void push_command(Command&& c) {
+    commands_.push(std::move(c));
+    ++pushed_;
+  }
+
+  base::SpscQueue<MediaEvent, kEventQueueSize>& events() { return events_; }
+  base::SpscQueue<std::unique_ptr<RtpSession>, kReturnQueueSize>& returns() { return returns_; }
+
+  // RtpSessionListener (called from receive(), with ctx_line_/ctx_stream_ set).
+  void on_first_packet() noexcept override { post(MediaEventType::rtp_started, 0); }
+  void on_remote_dtmf_begin(char digit) noexcept override {
+    post(MediaEventType::remote_dtmf, digit);
+    lines_[ctx_line_].channel->start_dtmf(digit);
+  }
+  void on_remote_dtmf_end(char digit, int duration_ms, bool begin_seen) noexcept override {
+    auto& ch = *lines_[ctx_line_].channel;
+    if (begin_seen) {
+      ch.stop_dtmf();
+    } else {
+      post(MediaEventType::remote_dtmf, digit);
+      ch.queue_dtmf(digit, std::clamp(duration_ms, 60, 1000));
+    }
+  }
+
+ private:
+  void run() {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      std::uint64_t expirations = 0;
+      const ssize_t r = ::read(timer_fd_.get(), &expirations, sizeof expirations);
+      if (r != sizeof expirations) continue;  // EINTR
+      // Missed ticks (the thread was descheduled) are run, up to a cap.
+      const std::uint64_t ticks = std::min(expirations, kMaxCatchUpTicks);
+      for (std::uint64_t i = 0; i < ticks; ++i) tick(std::chrono::steady_clock::now());
+    }
+  }
+
+  // Realtime: one 20 ms tick over every line of this worker.
+  void tick(base::TimePoint now) {
+    posted_ = false;
+    process_commands(now);
+    flush_pending_returns();
+
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      StreamSlot& s = streams_[i];
+      if (s.id == 0) continue;
+      ctx_line_ = s.line;
+      ctx_stream_ = s.id;
+      s.session->receive(now, *this);
+    }
+
+    for (std::size_t li = 0; li < lines_.size(); ++li) {
+      LineSlot& line = lines_[li];
+      StreamSlot* s = line.active >= 0 ? &streams_[static_cast<std::size_t>(line.active)] : nullptr;
+      ctx_line_ = li;
+      ctx_stream_ = s ? s->id : 0;
+
+      line.port->read(mic_);
+      for (const dsp::DtmfEvent& e : line.channel->process_tx(mic_)) {
+        post(e.end ? MediaEventType::line_digit_end : MediaEventType::line_digit_begin, e.digit);
+        if (s) {
+          if (e.end) s->session->dtmf_end();
+          else s->session->dtmf_begin(e.digit);
+        }
+      }
+      if (s) {
+        s->session->send_frame(mic_);
+        s->session->playout(out_);
+      } else {
+        out_.fill(0);
+      }
+      line.channel->process_rx(out_);
+      line.port->write(out_);
+    }
+
+    const bool publish = ++tick_count_ % kPublishEveryTicks == 0;
+    for (StreamSlot& s : streams_) {
+      if (s.id == 0) continue;
+      s.session->tick_rtcp(now);
+      check_timeout(s, now);
+      if (publish) s.session->publish_stats();
+    }
+    if (posted_) {
+      const std::uint64_t one = 1;
+      (void)!::write(event_fd_, &one, sizeof one);
+    }
+  }
+
+  void check_timeout(StreamSlot& s, base::TimePoint now) {
+    if (rtp_timeout_.count() <= 0 || !s.session->connected() || !s.session->may_receive()) {
+      s.timeout_reported = false;
+      return;
+    }
+    const bool silent = now - s.session->last_receive() > rtp_timeout_;
+    if (silent && !s.timeout_reported) {
+      s.timeout_reported = true;
+      ctx_line_ = s.line;
+      ctx_stream_ = s.id;
+      post(MediaEventType::rtp_timeout, 0);
+    } else if (!silent) {
+      s.timeout_reported = false;  // RTP came back: report again if it stops again
+    }
+  }
+
+  int find_stream(StreamId id) const {
+    for (std::size_t i = 0; i < streams_.size(); ++i)
+      if (streams_[i].id == id) return static_cast<int>(i);
+    return -1;
+  }
+
+  void process_commands(base::TimePoint now) {
+    while (auto c = commands_.pop()) {
+      done_.fetch_add(1, std::memory_order_release);
+      const int li = c->line < line_index_->size() ? (*line_index_)[c->line] : -1;
+      switch (c->type) {
+        case Command::Type::open_stream: {
+          const int free = find_stream(0);
+          if (li < 0 || free < 0) {
+            give_back(std::move(c->session));  // cannot happen: the control thread checks
+            break;
+          }
+          StreamSlot& s = streams_[static_cast<std::size_t>(free)];
+          s.id = c->stream;
+          s.line = static_cast<std::size_t>(li);
+          s.session = std::move(c->session);
+          s.timeout_reported = false;
+          break;
+        }
+        case Command::Type::connect: {
+          const int i = find_stream(c->stream);
+          if (i < 0) break;
+          StreamSlot& s = streams_[static_cast<std::size_t>(i)];
+          LineSlot& line = lines_[s.line];
+          if (line.active >= 0 && line.active != i) streams_[static_cast<std::size_t>(line.active)].session->disconnect();
+          line.active = i;
+          s.session->connect(c->params, now);
+          s.timeout_reported = false;
+          break;
+        }
+        case Command::Type::close_stream: {
+          const int i = find_stream(c->stream);
+          if (i < 0) break;
+          StreamSlot& s = streams_[static_cast<std::size_t>(i)];
+          LineSlot& line = lines_[s.line];
+          if (line.active == i) {
+            line.active = -1;
+            line.channel->stop_dtmf();
+          }
+          s.session->publish_stats();
+          give_back(std::move(s.session));
+          s.id = 0;
+          break;
+        }
+        case Command::Type::play_tone:
+          if (li < 0) break;
+          if (c->tone == dsp::ToneKind::none) lines_[static_cast<std::size_t>(li)].channel->stop_tone();
+          else lines_[static_cast<std::size_t>(li)].channel->play_tone(c->tone);
+          break;
+        case Command::Type::none:
+          break;
+      }
+    }
+  }
+
+  // Realtime: hands a session back to the control thread (never frees here).
+  void give_back(std::unique_ptr<RtpSession> session) {
+    if (!session) return;
+    for (auto& p : pending_) {
+      if (!p) {
+        p = std::move(session);
+        flush_pending_returns();
+        return;
+      }
+    }
+    // pending_ is full: the control thread is not draining. Keep the session
+    // alive by leaking it rather than freeing on the media thread.
+    (void)session.release();
+  }
+
+  void flush_pending_returns() {
+    for (auto& p : pending_) {
+      if (!p) continue;
+      // push() takes its argument by value (a failed push would free it
+      // here): hand it over only when it is sure to fit.
+      if (!returns_room()) break;
+      returns_.push(std::move(p));
+      ++returned_;
+      posted_ = true;
+    }
+  }
+
+  bool returns_room() const { return returned_ - returns_taken_.load(std::memory_order_acquire) < kReturnQueueSize; }
+
+ public:
+  // Control thread: pops returned sessions (destroying them here).
+  void drain_returns() {
+    while (auto s = returns_.pop()) returns_taken_.fetch_add(1, std::memory_order_release);
+  }
+
+ private:
+  // Realtime: posts an event up with the current line/stream context.
+  void post(MediaEventType type, char digit) noexcept {
+    MediaEvent ev;
+    ev.type = type;
+    ev.line = lines_[ctx_line_].id;
+    ev.stream = ctx_stream_;
+    ev.digit = digit;
+    if (events_.push(ev)) posted_ = true;  // a full queue drops the event (control thread stalled)
+  }
+
+  int event_fd_;
+  std::chrono::milliseconds rtp_timeout_;
+  base::UniqueFd timer_fd_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  const std::vector<int>* line_index_ = nullptr;
+  std::vector<LineSlot> lines_;
+  std::vector<StreamSlot> streams_;
+
+  base::SpscQueue<Command, kCommandQueueSize> commands_;
+  std::size_t pushed_ = 0;                 // control thread
+  std::atomic<std::size_t> done_{0};       // worker -> control
+  base::SpscQueue<MediaEvent, kEventQueueSize> events_;
+  base::SpscQueue<std::unique_ptr<RtpSession>, kReturnQueueSize> returns_;
+  std::size_t returned_ = 0;               // worker
+  std::atomic<std::size_t> returns_taken_{0};  // control -> worker
+  std::array<std::unique_ptr<RtpSession>, kPendingReturns> pending_;
+
+  base::AudioFrame mic_{};
+  base::AudioFrame out_{};
+  std::size_t ctx_line_ = 0;
+  StreamId ctx_stream_ = 0;
+  bool posted_ = false;
+  std::uint64_t tick_count_ = 0;
+};
+
+}  // namespace
+
+struct MediaEngine::Impl {
+  struct ControlStream {
+    LineId line = 0;
+    std::size_t worker = 0;
+    const RtpSession* session = nullptr;  // owned by the worker; valid while in this table
+    int family = 0;
+  };
+
+  Impl(const MediaEngineConfig& c, drivers::LineDriver& d, std::vector<const dsp::ToneProfile*> p)
+      : config(c), driver(d), profiles(std::move(p)), rng(std::random_device{}()) {
+    event_fd.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "sipline-%016llx", static_cast<unsigned long long>(rng()));
+    cname = buf;  // RFC 7022: a random, per-engine CNAME
+  }
+
+  // Control thread: waits (briefly) for room in a worker's command queue.
+  bool post(std::size_t w, Command&& c) {
+    for (int i = 0; i < 1000 && !workers[w]->command_room(); ++i) {
+      workers[w]->drain_returns();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!workers[w]->command_room()) return false;
+    workers[w]->push_command(std::move(c));
+    return true;
+  }
+
+  void drain_returns() {
+    for (auto& w : workers) w->drain_returns();
+  }
+
+  MediaEngineConfig config;
+  drivers::LineDriver& driver;
+  std::vector<const dsp::ToneProfile*> profiles;
+  base::UniqueFd event_fd;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<int> line_worker;   // LineId -> worker
+  std::vector<int> line_index;    // LineId -> index in its worker's lines
+  std::vector<std::size_t> worker_streams;
+  std::unordered_map<StreamId, ControlStream> streams;
+  StreamId next_stream = 1;
+  std::size_t port_cursor = 0;
+  std::mt19937_64 rng;
+  std::string cname;
+  bool running = false;
+};
+
+MediaEngine::MediaEngine(const MediaEngineConfig& config, drivers::LineDriver& driver,
+                         std::vector<const dsp::ToneProfile*> profiles)
+    : impl_(std::make_unique<Impl>(config, driver, std::move(profiles))) {}
+
+MediaEngine::~MediaEngine() { stop(); }
+
+base::Result<void> MediaEngine::start() {
+  Impl& m = *impl_;
+  if (m.running) return {};
+  if (!m.event_fd) return base::fail(MediaError::socket, "eventfd failed");
+  const std::size_t n_workers = static_cast<std::size_t>(std::max(1, m.config.workers));
+  const std::size_t n_lines = m.driver.port_count();
+  m.workers.clear();
+  for (std::size_t w = 0; w < n_workers; ++w)
+    m.workers.push_back(std::make_unique<Worker>(m.event_fd.get(), m.config.rtp_timeout_ms));
+  m.line_worker.assign(n_lines, -1);
+  m.line_index.assign(n_lines, -1);
+  m.worker_streams.assign(n_workers, 0);
+  const dsp::ToneProfile* fallback = dsp::find_tone_profile("US");
+  // Lines are attached round-robin before the threads start (the thread start
+  // publishes them), and stay attached for the life of the engine.
+  for (std::size_t i = 0; i < n_lines; ++i) {
+    const dsp::ToneProfile* profile = i < m.profiles.size() && m.profiles[i] ? m.profiles[i] : fallback;
+    if (!profile) return base::fail(MediaError::no_port, "no tone profile for line " + std::to_string(i));
+    const std::size_t w = i % n_workers;
+    m.line_worker[i] = static_cast<int>(w);
+    m.workers[w]->add_line(i, m.driver.port(i), std::make_unique<dsp::Channel>(*profile), m.line_index);
+  }
+  for (std::size_t w = 0; w < n_workers; ++w) {
+    if (auto r = m.workers[w]->start(&m.line_index); !r) {
+      for (std::size_t k = 0; k < w; ++k) m.workers[k]->stop();
+      m.workers.clear();
+      return r;
+    }
+  }
+  m.running = true;
+  return {};
+}
+
+void MediaEngine::stop() {
+  Impl& m = *impl_;
+  if (!m.running) return;
+  for (auto& w : m.workers) w->stop();
+  m.streams.clear();
+  m.workers.clear();  // sessions and channels are destroyed here, on the control thread
+  m.running = false;
+}
+
+base::Result<StreamInfo> MediaEngine::open_stream(LineId line) {
+  Impl& m = *impl_;
+  if (!m.running) return base::fail(MediaError::no_port, "media engine not started");
+  if (line >= m.line_worker.size()) return base::fail(MediaError::no_port, "no such line " + std::to_string(line));
+  m.drain_returns();
+  const auto w = static_cast<std::size_t>(m.line_worker[line]);
+  if (m.worker_streams[w] >= m.workers[w]->max_streams())
+    return base::fail(MediaError::no_port, "too many open streams on the line's media worker");
+
+  RtpSessionOptions o;
+  o.bind_address = m.config.rtp_address;
+  o.port_min = m.config.port_min;
+  o.port_max = m.config.port_max;
+  o.jitter_buffer_ms = m.config.jitter_buffer_ms;
+  o.ssrc = static_cast<std::uint32_t>(m.rng());
+  o.initial_sequence = static_cast<std::uint16_t>(m.rng());
+  o.initial_timestamp = static_cast<std::uint32_t>(m.rng());
+  o.seed = m.rng();
+  o.cname = m.cname;
+  auto session = RtpSession::open(o, m.port_cursor);
+  if (!session) return base::fail(session.error());
+
+  const StreamId id = m.next_stream++;
+  if (m.next_stream == 0) m.next_stream = 1;
+  StreamInfo info{id, (*session)->local_port()};
+  Impl::ControlStream cs{line, w, session->get(), (*session)->family()};
+  Command c;
+  c.type = Command::Type::open_stream;
+  c.line = line;
+  c.stream = id;
+  c.session = std::move(*session);
+  if (!m.post(w, std::move(c))) return base::fail(MediaError::socket, "media worker not responding");
+  m.streams.emplace(id, cs);
+  ++m.worker_streams[w];
+  return info;
+}
+
+base::Result<void> MediaEngine::connect(StreamId stream, const StreamParams& params) {
+  Impl& m = *impl_;
+  auto it = m.streams.find(stream);
+  if (it == m.streams.end()) return base::fail(MediaError::unknown_stream, "unknown stream " + std::to_string(stream));
+  auto resolved = resolve_stream_params(params, it->second.family);
+  if (!resolved) return base::fail(resolved.error());
+  Command c;
+  c.type = Command::Type::connect;
+  c.line = it->second.line;
+  c.stream = stream;
+  c.params = *resolved;
+  if (!m.post(it->second.worker, std::move(c))) return base::fail(MediaError::socket, "media worker not responding");
+  return {};
+}
+
+void MediaEngine::close_stream(StreamId stream) {
+  Impl& m = *impl_;
+  auto it = m.streams.find(stream);
+  if (it == m.streams.end()) return;
+  Command c;
+  c.type = Command::Type::close_stream;
+  c.line = it->second.line;
+  c.stream = stream;
+  const std::size_t w = it->second.worker;
+  m.streams.erase(it);
+  --m.worker_streams[w];
+  m.post(w, std::move(c));
+  m.drain_returns();
+}
+
+void MediaEngine::play_tone(LineId line, dsp::ToneKind kind) {
+  Impl& m = *impl_;
+  if (!m.running || line >= m.line_worker.size()) return;
+  Command c;
+  c.type = Command::Type::play_tone;
+  c.line = line;
+  c.tone = kind;
+  m.post(static_cast<std::size_t>(m.line_worker[line]), std::move(c));
+}
+
+StreamStats MediaEngine::stats(StreamId stream) const {
+  const Impl& m = *impl_;
+  auto it = m.streams.find(stream);
+  if (it == m.streams.end()) return {};
+  return it->second.session->published_stats();
+}
+
+int MediaEngine::event_fd() const { return impl_->event_fd.get(); }
+
+void MediaEngine::drain_events(const std::function<void(const MediaEvent&)>& handler) {
+  Impl& m = *impl_;
+  std::uint64_t count = 0;
+  (void)!::read(m.event_fd.get(), &count, sizeof count);  // clear first: no lost wake-up
+  // Indexed loops: the handler may call back into the engine (even stop()).
+  for (std::size_t i = 0; i < m.workers.size(); ++i) {
+    while (i < m.workers.size()) {
+      auto ev = m.workers[i]->events().pop();
+      if (!ev) break;
+      handler(*ev);
+    }
+  }
+  m.drain_returns();
+}
+
+}  // namespace sipline::gateway::media

@@ -1,0 +1,130 @@
+#pragma once
+// SipStack: Sofia-SIP's nua user agent on the control thread's GLib main
+// context (su_glib), with nua's own media layer turned off: the gateway carries
+// SDP in the message bodies and runs offer/answer itself (sip/sdp.hpp).
+// Listens on UDP and/or TCP. Each INVITE dialog is a SipSession.
+//
+// Lifetime: SipSessions are shared_ptrs held by the stack until Sofia reports
+// the dialog terminated; the call that uses one registers a SessionHandler and
+// must clear it (set_handler(nullptr)) before it goes away.
+// Teardown is asynchronous (Sofia's nua_shutdown): call shutdown(done) and keep
+// the main loop running until `done` runs; the destructor only checks that.
+// Thread: control. Every method and every callback runs on it.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sipline/base/result.hpp"
+
+struct nua_handle_s;
+
+namespace sipline::gateway::sip {
+
+enum class SipError { start_failed, bad_uri };
+
+struct SipStackConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 5060;
+  bool udp = true;
+  bool tcp = true;
+  std::string user_agent = "sipline";
+};
+
+// What arrived in an INVITE, copied out of Sofia's structures.
+struct InviteInfo {
+  std::string call_id;
+  std::string request_user;    // user part of the Request-URI
+  std::string from_uri;        // "sip:alice@host"
+  std::string from_display;
+  std::string content_type;    // "" when there is no body
+  std::string body;
+};
+
+class SessionHandler {
+ public:
+  virtual ~SessionHandler() = default;
+  // Outgoing: 18x received; `sdp` is the body if any (early media).
+  virtual void on_progress(int status, const std::string& sdp) = 0;
+  // Outgoing: 2xx received (the stack ACKs it); `sdp` is the answer.
+  virtual void on_answered(const std::string& sdp) = 0;
+  // Outgoing: a final error response.
+  virtual void on_failed(int status, const std::string& phrase) = 0;
+  // Incoming: the ACK of our 2xx; `sdp` is the answer to our offer when the
+  // INVITE carried none (RFC 3264 §5 late offer), else empty.
+  virtual void on_ack(const std::string& sdp) = 0;
+  // The far end ended the dialog (BYE, CANCEL, or the dialog died).
+  virtual void on_remote_hangup() = 0;
+};
+
+class SipSession {
+ public:
+  enum class Role { incoming, outgoing };
+  SipSession(nua_handle_s* nh, Role role, std::string call_id);
+  ~SipSession();
+  SipSession(const SipSession&) = delete;
+  SipSession& operator=(const SipSession&) = delete;
+
+  Role role() const { return role_; }
+  const std::string& call_id() const { return call_id_; }
+  void set_handler(SessionHandler* handler) { handler_ = handler; }
+
+  // Incoming: 180 Ringing.
+  void ringing();
+  // Incoming: 200 OK with our SDP.
+  void answer(const std::string& sdp);
+  // Incoming, before answering: a final error response.
+  void reject(int status, const std::string& phrase);
+  // Ends the dialog in whatever way its state needs: CANCEL an unanswered
+  // outgoing INVITE, BYE a confirmed dialog, 480 an unanswered incoming one.
+  void hangup();
+  bool confirmed() const { return confirmed_; }
+  bool ended() const { return ended_; }
+
+ private:
+  friend class SipStack;
+  nua_handle_s* nh_;
+  Role role_;
+  std::string call_id_;
+  SessionHandler* handler_ = nullptr;
+  bool answered_ = false;    // incoming: we sent 2xx
+  bool confirmed_ = false;   // 2xx sent or received
+  bool ended_ = false;       // hangup done or remote ended
+};
+
+class SipStackHandler {
+ public:
+  virtual ~SipStackHandler() = default;
+  // A new INVITE. The handler must answer it: set_handler() and respond, or reject().
+  virtual void on_incoming_invite(const std::shared_ptr<SipSession>& session, const InviteInfo& info) = 0;
+};
+
+struct OutgoingInvite {
+  std::string to;        // request and To URI, "sip:202@127.0.0.1:5060"
+  std::string from;      // "sip:201@127.0.0.1:5060"
+  std::string display;   // From display name, may be empty
+  std::string sdp;       // our offer
+  SessionHandler* handler = nullptr;
+};
+
+class SipStack {
+ public:
+  // Starts listening; attaches to the thread-default GLib main context.
+  static base::Result<std::unique_ptr<SipStack>> create(const SipStackConfig& config, SipStackHandler& handler);
+  ~SipStack();
+  SipStack(const SipStack&) = delete;
+  SipStack& operator=(const SipStack&) = delete;
+
+  base::Result<std::shared_ptr<SipSession>> invite(const OutgoingInvite& invite);
+  // Ends every dialog and shuts nua down; `done` runs on the main loop when finished.
+  void shutdown(std::function<void()> done);
+  std::size_t session_count() const;
+
+  struct Impl;
+
+ private:
+  explicit SipStack(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sipline::gateway::sip

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Installs the Debian packages sipline needs to build and test. Idempotent and
+# fast when nothing is missing: it asks dpkg which packages are absent and only
+# then runs `apt-get update` once and installs just those.
+# Works as root on a fresh Debian 12 (uses sudo when not root).
+set -euo pipefail
+
+build_packages=(
+  cmake ninja-build g++ pkg-config
+  libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libsrtp2-dev libc-ares-dev libnice-dev
+  libspandsp-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev
+  libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libexpected-dev libsqlite3-dev
+)
+test_packages=(sip-tester baresip sox minimodem multimon-ng iproute2 valgrind)
+
+# One dpkg-query for all: it prints "name status" for every package it knows.
+all=("${build_packages[@]}" "${test_packages[@]}")
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${all[@]}" 2>/dev/null \
+  | awk '$2 == "installed" { print $1 }' || true)
+missing=()
+for pkg in "${all[@]}"; do
+  if ! grep -qxF "$pkg" <<<"$installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,199 @@
+#include "harness/gateway_under_test.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "harness/ports.hpp"
+
+namespace sipline::test {
+namespace {
+
+constexpr int kRtpPorts = 40;
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+  return s;
+}
+
+std::string quoted(const std::string& s) { return Json(s).dump(); }
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+}  // namespace
+
+GatewayUnderTest::GatewayUnderTest() {
+  dir_ = make_temp_dir("sipline-test");
+  sip_port_ = pick_free_port();
+  rtp_min_ = pick_free_udp_range(kRtpPorts);
+  control_ = std::make_unique<ControlClient>(socket_path());
+}
+
+GatewayUnderTest::~GatewayUnderTest() {
+  control_->close();
+  process_.terminate(std::chrono::seconds(5));
+  if (!keep_dir_) remove_tree(dir_);
+}
+
+std::string GatewayUnderTest::render_config(const GatewayOptions& options) const {
+  std::ostringstream c;
+  c << "# written by the test harness\n"
+    << "[sip]\naddress = \"127.0.0.1\"\nport = " << sip_port_ << "\ntransports = [\"udp\", \"tcp\"]\n\n"
+    << "[media]\nrtp_port_min = " << rtp_min_ << "\nrtp_port_max = " << rtp_min_ + kRtpPorts - 1 << "\n\n"
+    << "[control]\nsocket = " << quoted(socket_path()) << "\n\n"
+    << "[log]\nlevel = " << quoted(options.log_level) << "\n\n"
+    << "[lines]\ndriver = \"sim\"\ncountry = " << quoted(options.country)
+    << "\ninterdigit_timeout_ms = " << options.interdigit_timeout_ms << "\n\n";
+  for (const auto& p : options.phones) {
+    c << "[[lines.port]]\nname = " << quoted(p.name) << "\nkind = \"fxs\"\nnumber = " << quoted(p.number)
+      << "\nauto_answer_ms = " << p.auto_answer_ms << "\n\n";
+  }
+  for (const auto& r : options.dial_plan) {
+    c << "[[dialplan]]\npattern = " << quoted(r.pattern)
+      << "\ntarget = " << quoted(replace_all(r.target, "{sip_port}", std::to_string(sip_port_))) << "\n\n";
+  }
+  c << options.extra_toml;
+  return c.str();
+}
+
+bool GatewayUnderTest::start(const GatewayOptions& options, std::chrono::milliseconds timeout) {
+  if (dir_.empty()) {
+    error_ = "cannot create a temp dir";
+    return false;
+  }
+  {
+    std::ofstream out(config_path());
+    out << render_config(options);
+    if (!out) {
+      error_ = "cannot write " + config_path();
+      return false;
+    }
+  }
+  ProcessOptions po;
+  if (const char* wrapper = std::getenv("SIPLINE_TEST_WRAPPER"); wrapper != nullptr && *wrapper != '\0') {
+    po.argv = split_words(wrapper);
+  }
+  po.argv.push_back(SIPLINE_BINARY_DIR "/gateway/sipline");
+  po.argv.push_back("--config");
+  po.argv.push_back(config_path());
+  po.log_path = log_path();
+  po.cwd = dir_;
+  if (!process_.start(po)) {
+    error_ = process_.error();
+    return false;
+  }
+  const bool up = poll_until(
+      [&] {
+        if (!process_.running()) return true;
+        auto r = control_->request({{"cmd", "status"}}, std::chrono::milliseconds(500));
+        return r.has_value() && r->value("ok", false);
+      },
+      timeout, std::chrono::milliseconds(100));
+  if (!process_.running()) {
+    error_ = "sipline exited during start-up (" + process_.describe_exit() + "); log:\n" + process_.log_tail();
+    return false;
+  }
+  if (!up) {
+    error_ = "sipline's control socket " + socket_path() + " did not answer status within " +
+             std::to_string(timeout.count()) + " ms (" + control_->last_error() + "); log:\n" + process_.log_tail();
+    return false;
+  }
+  return true;
+}
+
+Process& GatewayUnderTest::stop(std::chrono::milliseconds grace) {
+  control_->close();
+  process_.terminate(grace);
+  return process_;
+}
+
+Json GatewayUnderTest::request(const Json& req) {
+  auto r = control_->request(req);
+  if (!r) return Json{{"ok", false}, {"error", "transport: " + control_->last_error()}};
+  return *r;
+}
+
+Json GatewayUnderTest::phone(int line_index, const std::string& action, const Json& extra) {
+  Json req = {{"cmd", "phone"}, {"line", line_index}, {"action", action}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) req[it.key()] = it.value();
+  return request(req);
+}
+
+Json GatewayUnderTest::line(int index) {
+  const Json all = lines();
+  if (!all.value("ok", false) || !all.contains("lines")) return nullptr;
+  for (const auto& l : all["lines"]) {
+    if (l.value("index", 0) == index) return l;
+  }
+  return nullptr;
+}
+
+std::string GatewayUnderTest::line_state(int index) {
+  const Json l = line(index);
+  return l.is_object() ? l.value("state", std::string("?")) : std::string("<no line>");
+}
+
+std::size_t GatewayUnderTest::call_count() {
+  const Json c = calls();
+  if (!c.value("ok", false) || !c.contains("calls") || !c["calls"].is_array()) return static_cast<std::size_t>(-1);
+  return c["calls"].size();
+}
+
+bool GatewayUnderTest::wait_line_state(int index, const std::string& state, std::chrono::milliseconds timeout) {
+  return poll_until([&] { return line_state(index) == state; }, timeout);
+}
+
+bool GatewayUnderTest::wait_call_count(std::size_t count, std::chrono::milliseconds timeout) {
+  return poll_until([&] { return call_count() == count; }, timeout);
+}
+
+GatewayUnderTest::ListenResult GatewayUnderTest::wait_listen_ratio(int index, double min_ratio,
+                                                                  std::chrono::milliseconds timeout, int samples) {
+  ListenResult result;
+  int in_a_row = 0;
+  result.sustained = poll_until(
+      [&] {
+        const Json l = line(index);
+        double ratio = -1;
+        if (l.is_object() && l.contains("phone")) ratio = l["phone"].value("listen_ratio", -1.0);
+        result.best = std::max(result.best, ratio);
+        if (result.history.size() < 400) result.history += std::to_string(ratio).substr(0, 5) + " ";
+        in_a_row = ratio > min_ratio ? in_a_row + 1 : 0;
+        return in_a_row >= samples;
+      },
+      timeout, std::chrono::milliseconds(100));
+  return result;
+}
+
+bool GatewayTest::start_gateway(const GatewayOptions& options) {
+  if (gw.start(options)) return true;
+  ADD_FAILURE() << gw.error();
+  return false;
+}
+
+void GatewayTest::TearDown() {
+  const bool was_running = gw.process().running();
+  Process& p = gw.stop();
+  if (was_running) {
+    EXPECT_TRUE(p.exited_normally() && p.exit_code() == 0)
+        << "sipline did not exit 0 after SIGTERM: " << p.describe_exit();
+  } else if (p.pid() > 0) {
+    ADD_FAILURE() << "sipline was no longer running at the end of the test: " << p.describe_exit();
+  }
+  if (HasFailure()) {
+    gw.keep_dir();
+    std::cerr << "---- sipline log tail (" << gw.log_path() << ") ----\n" << p.log_tail(60) << "\n----\n";
+  }
+}
+
+}  // namespace sipline::test

@@ -82,7 +82,7 @@ void Daemon::stop() {
   board->hangup_all();
   // Let the BYEs and CANCELs go out and their answers arrive; give up after 5 s.
   sip->shutdown([this] { g_main_loop_quit(loop); });
-  g_timeout_add_seconds(5, [](gpointer data) -> gboolean {
+  g_timeout_add_seconds(5, [](gpointer data) noexcept -> gboolean {
     log::warn(Sub::main, "event=shutdown_timeout");
     g_main_loop_quit(static_cast<GMainLoop*>(data));
     return G_SOURCE_REMOVE;
@@ -142,23 +142,23 @@ int Daemon::run() {
   }
   control = std::move(*control_server);
 
-  sources.push_back(g_unix_fd_add(sim->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) -> gboolean {
+  sources.push_back(g_unix_fd_add(sim->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) noexcept -> gboolean {
     auto* d = static_cast<Daemon*>(data);
     d->sim->drain_events([d](const drivers::LineEvent& e) { d->board->on_line_event(e); });
     return G_SOURCE_CONTINUE;
   }, this));
-  sources.push_back(g_unix_fd_add(media->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) -> gboolean {
+  sources.push_back(g_unix_fd_add(media->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) noexcept -> gboolean {
     auto* d = static_cast<Daemon*>(data);
     d->media->drain_events([d](const gateway::media::MediaEvent& e) { d->board->on_media_event(e); });
     return G_SOURCE_CONTINUE;
   }, this));
   for (int sig : {SIGTERM, SIGINT}) {
-    sources.push_back(g_unix_signal_add(sig, [](gpointer data) -> gboolean {
+    sources.push_back(g_unix_signal_add(sig, [](gpointer data) noexcept -> gboolean {
       static_cast<Daemon*>(data)->stop();
       return G_SOURCE_CONTINUE;
     }, this));
   }
-  sources.push_back(g_unix_signal_add(SIGHUP, [](gpointer data) -> gboolean {
+  sources.push_back(g_unix_signal_add(SIGHUP, [](gpointer data) noexcept -> gboolean {
     log::info(Sub::config, "event=reload signal=SIGHUP");
     (void)static_cast<Daemon*>(data)->reload();
     return G_SOURCE_CONTINUE;
@@ -172,7 +172,13 @@ int Daemon::run() {
   control.reset();
   media->stop();
   board.reset();
-  sip.reset();
+  if (sip->shut_down()) {
+    sip.reset();
+  } else {
+    // Sofia cannot be destroyed before its shutdown completes; the process is
+    // exiting, so leave it to the operating system.
+    (void)sip.release();
+  }
   g_main_loop_unref(loop);
   log::info(Sub::main, "event=stopped");
   return 0;

@@ -33,8 +33,10 @@ Loggers& loggers() {
 
 }  // namespace
 
-LogContext::LogContext(LogContextFields fields) : saved_(std::move(t_context)) {
-  t_context = std::move(fields);
+LogContext::LogContext(LogContextFields fields) : saved_(t_context) {
+  // Fields left empty inherit the enclosing context (a line context inside a call's keeps the Call-ID).
+  if (!fields.call_id.empty()) t_context.call_id = std::move(fields.call_id);
+  if (!fields.line.empty()) t_context.line = std::move(fields.line);
 }
 LogContext::~LogContext() { t_context = std::move(saved_); }
 

@@ -59,7 +59,7 @@ Result<void> write_wav(const std::string& path, const std::vector<int16_t>& samp
   put16(s, 1);
   put16(s, 1);
   put32(s, static_cast<uint32_t>(sample_rate));
-  put32(s, static_cast<uint32_t>(sample_rate * 2));
+  put32(s, static_cast<uint32_t>(sample_rate) * 2u);
   put16(s, 2);
   put16(s, 16);
   s += "data";

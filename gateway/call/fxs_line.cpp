@@ -35,7 +35,7 @@ void FxsLine::cancel_timers() {
 
 void FxsLine::enter(LineState next) {
   if (next == state_) return;
-  log::debug(Sub::call, "event=line_state line={} from={} to={}", config_.name, to_string(state_), to_string(next));
+  log::debug(Sub::call, "event=line_state from={} to={}", to_string(state_), to_string(next));
   state_ = next;
 }
 
@@ -101,17 +101,18 @@ void FxsLine::try_dial(bool terminated) {
   const bool dial_now = m.kind == route::MatchKind::complete || (terminated && m.kind == route::MatchKind::ambiguous);
   if (dial_now) {
     enter(LineState::calling);
-    log::info(Sub::call, "event=dial line={} digits={} target={}", config_.name, digits_, m.target);
+    log::info(Sub::call, "event=dial digits={} target={}", digits_, m.target);
     owner_.place_call(config_.index, m.target, digits_);
     return;
   }
   if (m.kind == route::MatchKind::none || terminated) {
-    log::info(Sub::call, "event=no_route line={} digits={}", config_.name, digits_);
+    log::info(Sub::call, "event=no_route digits={}", digits_);
     fail_dialing();
     return;
   }
   // partial or ambiguous: wait for more digits, or dial an ambiguous match on timeout.
   digit_timer_ = timers_.start(config_.interdigit_timeout, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
     digit_timer_ = 0;
     try_dial(true);
   });
@@ -124,10 +125,11 @@ void FxsLine::fail_dialing() {
 }
 
 bool FxsLine::offer_incoming_call() {
-  if (state_ != LineState::idle || off_hook_) return false;
+  if (!can_ring()) return false;
   enter(LineState::ringing);
   start_ring_cadence();
   no_answer_timer_ = timers_.start(config_.no_answer_timeout, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
     no_answer_timer_ = 0;
     stop_ringing();
     enter(LineState::idle);

@@ -77,6 +77,8 @@ class FxsLine {
   void on_digit(char digit);
 
   // Events from the line's call.
+  // Whether an incoming call could ring the line now (idle and on hook).
+  bool can_ring() const { return state_ == LineState::idle && !off_hook_; }
   // An incoming call: returns false if the line cannot take it (busy).
   bool offer_incoming_call();
   // Our outgoing call is ringing at the far end. With early media the far end

@@ -25,7 +25,8 @@ class Switchboard::Call final : public sip::SessionHandler {
   void on_progress(int status, const std::string& sdp) override {
     LogContext ctx(context());
     bool early_media = false;
-    if (!sdp.empty() && status == 183) early_media = apply_answer(sdp);
+    // Any 18x with SDP carries the (preliminary) answer: early media.
+    if (!sdp.empty()) early_media = apply_answer(sdp);
     if (early_media) state_ = State::early;
     log::info(Sub::call, "event=progress status={} early_media={}", status, early_media);
     line().on_remote_ringing(early_media);
@@ -60,12 +61,41 @@ class Switchboard::Call final : public sip::SessionHandler {
   // --- sip::SessionHandler (incoming calls) ---
   void on_ack(const std::string& sdp) override {
     if (!late_offer_) return;
+    late_offer_ = false;
     LogContext ctx(context());
     if (sdp.empty() || !apply_answer(sdp)) {
       log::warn(Sub::call, "event=bad_late_answer");
       session_->hangup();
       end_from_far_end(EndCause::unreachable);
     }
+  }
+
+  // RFC 3264 §8: a new offer in the dialog (hold, resume, address change).
+  // The answer keeps our o= session id and increments its version.
+  void on_reinvite(const std::string& sdp) override {
+    LogContext ctx(context());
+    const sip::LocalMedia local = next_local_media();
+    if (sdp.empty()) {
+      late_offer_ = true;
+      offer_ = sip::make_offer(local);
+      local_sdp_ = sip::print_sdp(offer_);
+      session_->answer_reinvite(local_sdp_);
+      return;
+    }
+    auto offer = sip::parse_sdp(sdp);
+    auto answer = offer ? sip::answer_offer(*offer, local) : base::Result<sip::AnswerResult>(tl::unexpected(offer.error()));
+    if (!answer) {
+      log::info(Sub::call, "event=reinvite_refused error=\"{}\"", answer.error().message());
+      session_->reject_reinvite(488, "Not Acceptable Here");
+      return;
+    }
+    late_offer_ = false;
+    local_sdp_ = sip::print_sdp(answer->answer);
+    negotiated_ = answer->negotiated;
+    connect_media();
+    log::info(Sub::call, "event=reinvite_answered codec={} direction={}", codec_,
+              static_cast<int>(negotiated_->stream.direction));
+    session_->answer_reinvite(local_sdp_);
   }
 
   void on_remote_hangup() override {
@@ -85,6 +115,10 @@ class Switchboard::Call final : public sip::SessionHandler {
       session_->reject(415, "Unsupported Media Type");
       return false;
     }
+    if (!line().can_ring()) {
+      session_->reject(486, "Busy Here");
+      return false;
+    }
     auto stream = board_.media_.open_stream(line_);
     if (!stream) {
       log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
@@ -92,10 +126,11 @@ class Switchboard::Call final : public sip::SessionHandler {
       return false;
     }
     stream_ = *stream;
-    const sip::LocalMedia local = board_.local_media(stream_.local_port);
+    const sip::LocalMedia local = next_local_media();
     if (info.body.empty()) {
       late_offer_ = true;
-      local_sdp_ = sip::print_sdp(sip::make_offer(local));
+      offer_ = sip::make_offer(local);
+      local_sdp_ = sip::print_sdp(offer_);
     } else {
       auto offer = sip::parse_sdp(info.body);
       if (!offer) {
@@ -119,7 +154,7 @@ class Switchboard::Call final : public sip::SessionHandler {
     }
     state_ = State::ringing;
     session_->ringing();
-    log::info(Sub::call, "event=ringing line={} from={}", line().config().name, remote_);
+    log::info(Sub::call, "event=ringing from={}", remote_);
     return true;
   }
 
@@ -132,12 +167,10 @@ class Switchboard::Call final : public sip::SessionHandler {
       return false;
     }
     stream_ = *stream;
-    offer_ = sip::make_offer(board_.local_media(stream_.local_port));
-    const auto& sipc = board_.config_.sip;
+    offer_ = sip::make_offer(next_local_media());
     const auto& port = board_.config_.lines.ports[line_];
-    const std::string host = sipc.address.find(':') != std::string::npos ? "[" + sipc.address + "]" : sipc.address;
     auto session = board_.sip_->invite({.to = target,
-                                        .from = "sip:" + port.number + "@" + host + ":" + std::to_string(sipc.port),
+                                        .from_user = port.number,
                                         .display = port.name,
                                         .sdp = sip::print_sdp(offer_),
                                         .handler = this});
@@ -196,6 +229,18 @@ class Switchboard::Call final : public sip::SessionHandler {
   }
   FxsLine& line() { return *board_.lines_[line_]; }
 
+  // Our side of the next offer or answer: the same o= session id for the whole
+  // dialog, its version one higher each time (RFC 3264 §5, §8).
+  sip::LocalMedia next_local_media() {
+    if (sdp_session_id_ == 0) sdp_session_id_ = board_.sdp_session_id_++;
+    return {.address = board_.config_.media.rtp_address,
+            .port = stream_.local_port,
+            .codecs = board_.config_.media.codecs,
+            .dtmf_payload_type = board_.config_.media.dtmf_payload_type,
+            .session_id = sdp_session_id_,
+            .session_version = ++sdp_version_};
+  }
+
   std::string state_name() const {
     switch (state_) {
       case State::ringing: return "ringing";
@@ -212,8 +257,7 @@ class Switchboard::Call final : public sip::SessionHandler {
       log::warn(Sub::call, "event=bad_answer_sdp error=\"{}\"", parsed.error().message());
       return false;
     }
-    auto negotiated = late_offer_ ? sip::accept_answer(sip::parse_sdp(local_sdp_).value(), *parsed)
-                                  : sip::accept_answer(offer_, *parsed);
+    auto negotiated = sip::accept_answer(offer_, *parsed);
     if (!negotiated) {
       log::warn(Sub::call, "event=answer_not_acceptable error=\"{}\"", negotiated.error().message());
       return false;
@@ -245,13 +289,15 @@ class Switchboard::Call final : public sip::SessionHandler {
   State state_ = State::ringing;
   std::shared_ptr<sip::SipSession> session_;
   media::StreamInfo stream_;
-  sip::SessionDescription offer_;          // outgoing: what we offered
+  sip::SessionDescription offer_;          // our last offer (outgoing INVITE, or a late-offer 200)
   std::string local_sdp_;                  // incoming: our answer (or late offer)
   bool late_offer_ = false;
   std::optional<sip::Negotiated> negotiated_;
   bool connected_media_ = false;
   std::string remote_;
   std::string codec_;
+  std::uint64_t sdp_session_id_ = 0;
+  std::uint64_t sdp_version_ = 0;
 };
 
 Switchboard::Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
@@ -284,15 +330,6 @@ Switchboard::~Switchboard() = default;
 void Switchboard::set_dial_plan(route::DialPlan plan) {
   dial_plan_ = std::move(plan);
   log::info(Sub::route, "event=dial_plan_loaded rules={}", dial_plan_.rules().size());
-}
-
-sip::LocalMedia Switchboard::local_media(std::uint16_t port) {
-  return {.address = config_.media.rtp_address,
-          .port = port,
-          .codecs = config_.media.codecs,
-          .dtmf_payload_type = config_.media.dtmf_payload_type,
-          .session_id = sdp_session_id_++,
-          .session_version = 1};
 }
 
 void Switchboard::finish_call(std::size_t line) { calls_[line].reset(); }

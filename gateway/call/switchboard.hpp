@@ -77,7 +77,6 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
 
  private:
   friend class Call;
-  sip::LocalMedia local_media(std::uint16_t port);
   void finish_call(std::size_t line);
 
   const config::Config& config_;

@@ -38,6 +38,7 @@ constexpr std::size_t kPendingReturns = 64;
 constexpr std::uint64_t kMaxCatchUpTicks = 5;
 constexpr int kPublishEveryTicks = 5;  // 100 ms
 constexpr auto kTick = std::chrono::milliseconds(20);
+constexpr std::size_t kDtmfHoldFrames = 2;
 
 struct Command {
   enum class Type { none, open_stream, connect, close_stream, play_tone };
@@ -58,6 +59,12 @@ class Worker final : public RtpSessionListener {
     drivers::LinePort* port = nullptr;
     std::unique_ptr<dsp::Channel> channel;
     int active = -1;  // index in streams_ of the connected stream
+    // Transmit audio held back kDtmfHoldFrames ticks while digits are relayed
+    // as RFC 4733 events, so that the onset of a digit (heard for 30-40 ms
+    // before the detector confirms it) can be blanked instead of leaking
+    // in-band ahead of the event (RFC 4733 §2.5.1.2).
+    std::array<base::AudioFrame, kDtmfHoldFrames> held{};
+    std::size_t held_next = 0;
   };
   struct StreamSlot {
     StreamId id = 0;  // 0 = free
@@ -156,14 +163,17 @@ class Worker final : public RtpSessionListener {
       ctx_stream_ = s ? s->id : 0;
 
       line.port->read(mic_);
+      bool digit_edge = false;
       for (const dsp::DtmfEvent& e : line.channel->process_tx(mic_)) {
         post(e.end ? MediaEventType::line_digit_end : MediaEventType::line_digit_begin, e.digit);
+        digit_edge = true;
         if (s) {
           if (e.end) s->session->dtmf_end();
           else s->session->dtmf_begin(e.digit);
         }
       }
       if (s) {
+        if (s->session->relays_dtmf()) hold_back(line, digit_edge);
         s->session->send_frame(mic_);
         s->session->playout(out_);
       } else {
@@ -184,6 +194,18 @@ class Worker final : public RtpSessionListener {
       const std::uint64_t one = 1;
       (void)!::write(event_fd_, &one, sizeof one);
     }
+  }
+
+  // Realtime: swaps mic_ with the frame held kDtmfHoldFrames ticks ago. At a
+  // digit's start or end every held frame and the current one may hold tone
+  // that the event already carries: they are blanked.
+  void hold_back(LineSlot& line, bool digit_edge) noexcept {
+    if (digit_edge) {
+      for (auto& f : line.held) f.fill(0);
+      mic_.fill(0);
+    }
+    std::swap(mic_, line.held[line.held_next]);
+    line.held_next = (line.held_next + 1) % line.held.size();
   }
 
   void check_timeout(StreamSlot& s, base::TimePoint now) {

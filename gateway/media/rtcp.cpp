@@ -234,10 +234,12 @@ std::int64_t RtpReceiverStats::cumulative_lost() const {
 void RtpReceiverStats::update_jitter(std::uint32_t rtp_timestamp, std::uint32_t arrival) {
   const auto transit = static_cast<std::int32_t>(arrival - rtp_timestamp);
   if (have_transit_) {
-    std::int32_t d = transit - transit_;
-    if (d < 0) d = -d;
+    // Transit times wrap like the timestamps: subtract modulo 2^32 and take
+    // the magnitude in 64 bits (a peer controls both values).
+    const auto d = static_cast<std::int32_t>(static_cast<std::uint32_t>(transit) - static_cast<std::uint32_t>(transit_));
+    const auto magnitude = static_cast<std::uint32_t>(std::llabs(static_cast<long long>(d)));
     // J += (|D| - J) / 16, kept scaled by 16 (A.8).
-    jitter_ += static_cast<std::uint32_t>(d) - ((jitter_ + 8) >> 4);
+    jitter_ += magnitude - ((jitter_ + 8) >> 4);
   }
   transit_ = transit;
   have_transit_ = true;

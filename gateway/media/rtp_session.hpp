@@ -115,6 +115,8 @@ class RtpSession {
   void dtmf_begin(char digit);
   void dtmf_end();
   bool sending_event() const { return tx_event_ != TxEvent::none; }
+  // Whether digits travel as RFC 4733 events on this stream (negotiated).
+  bool relays_dtmf() const { return connected_ && params_.dtmf_payload_type >= 0; }
   // Realtime: one 20 ms frame of line audio; sends audio or the current event.
   void send_frame(base::ConstFrameSpan pcm);
   // Realtime: drains both sockets.

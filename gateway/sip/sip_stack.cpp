@@ -83,10 +83,13 @@ struct SipStack::Impl {
   std::map<nua_handle_t*, std::shared_ptr<SipSession>> sessions;
   std::function<void()> on_shutdown;
   bool shut_down = false;
+  std::string host_port;   // "127.0.0.1:5060" or "[::1]:5060", for our URIs
 
   explicit Impl(SipStackHandler& h) : handler(h) {}
 
   ~Impl() {
+    // nua_destroy() refuses to run before nua_shutdown() has completed; the
+    // owner must not destroy an unfinished stack (see SipStack::shut_down()).
     if (nua) nua_destroy(nua);
     if (source) g_source_destroy(source);
     if (root) su_root_destroy(root);
@@ -113,7 +116,11 @@ struct SipStack::Impl {
       return;
     }
     if (event == nua_i_invite) {
-      incoming_invite(nh, sip);
+      if (auto existing = find(nh)) {
+        reinvite(*existing, sip);
+      } else {
+        incoming_invite(nh, sip);
+      }
       return;
     }
     auto session = nh ? find(nh) : nullptr;
@@ -137,8 +144,15 @@ struct SipStack::Impl {
           if (status > 100 && h) h->on_progress(status, payload_of(sip));
         } else if (status < 300) {
           session->confirmed_ = true;
+          if (session->ended_) {
+            // The 200 crossed our CANCEL (RFC 3261 §9.1): nua has ACKed it, so
+            // the far end is in a call that nobody wants. End it.
+            log::info(Sub::sip, "event=answered_after_cancel action=bye");
+            nua_bye(nh, TAG_END());
+            break;
+          }
           log::info(Sub::sip, "event=answered status={}", status);
-          if (h && !session->ended_) h->on_answered(payload_of(sip));
+          if (h) h->on_answered(payload_of(sip));
         } else {
           log::info(Sub::sip, "event=invite_failed status={} phrase=\"{}\"", status, phrase);
           const bool was_ended = session->ended_;
@@ -174,6 +188,16 @@ struct SipStack::Impl {
     if (session.ended_) return;
     session.ended_ = true;
     if (session.handler_) session.handler_->on_remote_hangup();
+  }
+
+  void reinvite(SipSession& session, const sip_t* sip) {
+    LogContext ctx({.call_id = session.call_id_, .line = {}});
+    log::info(Sub::sip, "event=reinvite_received body_bytes={}", payload_of(sip).size());
+    if (session.ended_ || !session.handler_) {
+      nua_respond(session.nh_, SIP_481_NO_TRANSACTION, TAG_END());
+      return;
+    }
+    session.handler_->on_reinvite(payload_of(sip));
   }
 
   void incoming_invite(nua_handle_t* nh, const sip_t* sip) {
@@ -217,6 +241,17 @@ void SipSession::answer(const std::string& sdp) {
   confirmed_ = true;
   nua_respond(nh_, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()),
               TAG_END());
+}
+
+void SipSession::answer_reinvite(const std::string& sdp) {
+  if (ended_) return;
+  nua_respond(nh_, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()),
+              TAG_END());
+}
+
+void SipSession::reject_reinvite(int status, const std::string& phrase) {
+  if (ended_) return;
+  nua_respond(nh_, status, phrase.c_str(), TAG_END());
 }
 
 void SipSession::reject(int status, const std::string& phrase) {
@@ -263,7 +298,8 @@ base::Result<std::unique_ptr<SipStack>> SipStack::create(const SipStackConfig& c
   impl->source = su_glib_root_gsource(impl->root);
   g_source_attach(impl->source, g_main_context_get_thread_default());
 
-  std::string url = "sip:" + host_for_uri(config.address) + ":" + std::to_string(config.port);
+  impl->host_port = host_for_uri(config.address) + ":" + std::to_string(config.port);
+  std::string url = "sip:" + impl->host_port;
   if (!config.udp && !config.tcp) return base::fail(SipError::start_failed, "no SIP transport enabled");
   if (config.udp != config.tcp) url += config.udp ? ";transport=udp" : ";transport=tcp";
 
@@ -271,6 +307,9 @@ base::Result<std::unique_ptr<SipStack>> SipStack::create(const SipStackConfig& c
                          NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOALERT(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
                          NUTAG_ENABLEINVITE(1), SIPTAG_USER_AGENT_STR(config.user_agent.c_str()),
                          SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                         // No session timers (RFC 4028) or reliable provisionals
+                         // (RFC 3262) yet: nua would otherwise advertise both.
+                         NUTAG_SESSION_TIMER(0), SIPTAG_SUPPORTED_STR(""),
                          SIPTAG_ACCEPT_STR("application/sdp"), NUTAG_OUTBOUND("no-options-keepalive"),
                          TAG_END());
   if (!impl->nua)
@@ -289,7 +328,8 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
     if (!ok) return base::fail(SipError::bad_uri, "bad target URI: " + invite.to);
   }
   const std::string call_id = new_call_id();
-  std::string from = invite.display.empty() ? "<" + invite.from + ">" : "\"" + invite.display + "\" <" + invite.from + ">";
+  const std::string from_uri = "sip:" + invite.from_user + "@" + impl_->host_port;
+  std::string from = invite.display.empty() ? "<" + from_uri + ">" : "\"" + invite.display + "\" <" + from_uri + ">";
   nua_handle_t* nh =
       nua_handle(impl_->nua, nullptr, SIPTAG_TO_STR(invite.to.c_str()), SIPTAG_FROM_STR(from.c_str()),
                  SIPTAG_CALL_ID_STR(call_id.c_str()), TAG_END());
@@ -300,7 +340,7 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
   impl_->sessions.emplace(nh, session);
   nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(invite.sdp.c_str()), TAG_END());
   LogContext ctx({.call_id = call_id, .line = {}});
-  log::info(Sub::sip, "event=invite_sent to={} from={}", invite.to, invite.from);
+  log::info(Sub::sip, "event=invite_sent to={} from={}", invite.to, from_uri);
   return session;
 }
 
@@ -311,5 +351,7 @@ void SipStack::shutdown(std::function<void()> done) {
 }
 
 std::size_t SipStack::session_count() const { return impl_->sessions.size(); }
+
+bool SipStack::shut_down() const { return impl_->shut_down; }
 
 }  // namespace sipline::gateway::sip

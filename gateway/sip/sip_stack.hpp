@@ -55,6 +55,10 @@ class SessionHandler {
   virtual void on_ack(const std::string& sdp) = 0;
   // The far end ended the dialog (BYE, CANCEL, or the dialog died).
   virtual void on_remote_hangup() = 0;
+  // A re-INVITE in the confirmed dialog (RFC 3261 §14.2): `sdp` is the new
+  // offer (empty: the far end wants our offer). The handler must answer it
+  // with SipSession::answer_reinvite() or reject_reinvite().
+  virtual void on_reinvite(const std::string& sdp) = 0;
 };
 
 class SipSession {
@@ -75,6 +79,10 @@ class SipSession {
   void answer(const std::string& sdp);
   // Incoming, before answering: a final error response.
   void reject(int status, const std::string& phrase);
+  // Answers a re-INVITE with 200 and our SDP.
+  void answer_reinvite(const std::string& sdp);
+  // Refuses a re-INVITE (e.g. 488); the dialog and its media stay as they were.
+  void reject_reinvite(int status, const std::string& phrase);
   // Ends the dialog in whatever way its state needs: CANCEL an unanswered
   // outgoing INVITE, BYE a confirmed dialog, 480 an unanswered incoming one.
   void hangup();
@@ -101,7 +109,7 @@ class SipStackHandler {
 
 struct OutgoingInvite {
   std::string to;        // request and To URI, "sip:202@127.0.0.1:5060"
-  std::string from;      // "sip:201@127.0.0.1:5060"
+  std::string from_user; // From: sip:<from_user>@<our address>:<our port>
   std::string display;   // From display name, may be empty
   std::string sdp;       // our offer
   SessionHandler* handler = nullptr;
@@ -119,6 +127,8 @@ class SipStack {
   // Ends every dialog and shuts nua down; `done` runs on the main loop when finished.
   void shutdown(std::function<void()> done);
   std::size_t session_count() const;
+  // True once the shutdown() has completed; only then may the stack be destroyed.
+  bool shut_down() const;
 
   struct Impl;
 

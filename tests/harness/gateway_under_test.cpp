@@ -48,7 +48,9 @@ GatewayUnderTest::~GatewayUnderTest() {
 std::string GatewayUnderTest::render_config(const GatewayOptions& options) const {
   std::ostringstream c;
   c << "# written by the test harness\n"
-    << "[sip]\naddress = \"127.0.0.1\"\nport = " << sip_port_ << "\ntransports = [\"udp\", \"tcp\"]\n\n"
+    << "[sip]\naddress = \"127.0.0.1\"\nport = " << sip_port_ << "\ntransports = [\"udp\", \"tcp\"]\n"
+    << options.sip_extra_toml << (options.sip_extra_toml.empty() || options.sip_extra_toml.back() == '\n' ? "" : "\n")
+    << "\n"
     << "[media]\nrtp_port_min = " << rtp_min_ << "\nrtp_port_max = " << rtp_min_ + kRtpPorts - 1 << "\n\n"
     << "[control]\nsocket = " << quoted(socket_path()) << "\n\n"
     << "[log]\nlevel = " << quoted(options.log_level) << "\n\n"

@@ -45,7 +45,8 @@ struct GatewayOptions {
   std::string country = "US";
   int interdigit_timeout_ms = 1500;
   std::string log_level = "debug";
-  std::string extra_toml;  // appended verbatim (more tables)
+  std::string sip_extra_toml;  // more "key = value" lines inside [sip] (e.g. no_answer_timeout_s = 2)
+  std::string extra_toml;      // appended verbatim (more tables)
 };
 
 class GatewayUnderTest {

@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "harness/process.hpp"
 
 namespace sipline::test {
 
@@ -41,6 +44,22 @@ bool require_tool(const std::string& name) {
     skip_test("tool '" + name + "' is not installed (run scripts/setup.sh)");
   }
   return false;
+}
+
+ToolRun run_tool(const std::vector<std::string>& argv, const std::string& log_path,
+                 std::chrono::milliseconds timeout) {
+  ToolRun run;
+  std::remove(log_path.c_str());
+  Process p;
+  if (!p.start(command(argv, log_path))) {
+    run.output = p.error();
+    return run;
+  }
+  run.finished = p.wait_exit(timeout);
+  if (!run.finished) p.terminate(std::chrono::seconds(1));
+  run.exit_code = p.exit_code();
+  run.output = p.log_text();
+  return run;
 }
 
 }  // namespace sipline::test

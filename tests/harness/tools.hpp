@@ -1,6 +1,8 @@
 #pragma once
 // Rules for outside tools (sipp, baresip, sox, ...) that a test needs.
+#include <chrono>
 #include <string>
+#include <vector>
 
 namespace sipline::test {
 
@@ -13,5 +15,17 @@ std::string find_tool(const std::string& name);
 // either way it returns false and the caller returns:
 //   if (!require_tool("sipp")) return;
 bool require_tool(const std::string& name);
+
+// A finished short-lived tool run (sox, multimon-ng): its stdout+stderr and how it ended.
+struct ToolRun {
+  bool finished = false;   // false: it was killed after the timeout
+  int exit_code = -1;      // WEXITSTATUS, or -1 when it did not exit normally
+  std::string output;      // stdout and stderr, interleaved
+};
+// Runs `argv` (argv[0] searched on PATH) with its output in `log_path`, waits at
+// most `timeout` (then kills it), and returns the output. For a pipeline, pass
+// {"sh", "-c", "a | b"}.
+ToolRun run_tool(const std::vector<std::string>& argv, const std::string& log_path,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 }  // namespace sipline::test

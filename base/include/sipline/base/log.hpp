@@ -21,6 +21,7 @@ struct LogContextFields {
 };
 
 // RAII: sets this thread's log context, restores the previous one on exit.
+// Empty fields inherit the enclosing context's values.
 class LogContext {
  public:
   explicit LogContext(LogContextFields fields);

@@ -17,10 +17,6 @@ namespace {
 constexpr int kPhone1 = 1;
 constexpr int kPhone2 = 2;
 
-std::string states(GatewayUnderTest& gw) {
-  return "line 1: " + gw.line_state(kPhone1) + ", line 2: " + gw.line_state(kPhone2) + ", calls: " +
-         gw.calls().dump();
-}
 
 // One run of equal readings of the ringing flag.
 struct Run {
@@ -73,11 +69,11 @@ Cadence sample_ringing(GatewayUnderTest& gw, int index, std::chrono::millisecond
 void expect_ring_cadence(GatewayUnderTest& gw, long on_ms, long off_ms, std::chrono::milliseconds window) {
   constexpr long kTolerance = 250;
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
   // Sampling starts before the first ring, so the first on-run is complete too.
   const Cadence c = sample_ringing(gw, kPhone2, window);
-  EXPECT_EQ(gw.line_state(kPhone2), "ringing") << states(gw);
+  EXPECT_EQ(gw.line_state(kPhone2), "ringing") << gw.describe();
   ASSERT_GE(c.runs.size(), 4u) << "ring runs: " << c.trace;
   EXPECT_FALSE(c.runs.front().ringing) << "phone 2 rang before the call was placed? " << c.trace;
   int full_on = 0;
@@ -97,9 +93,9 @@ void expect_ring_cadence(GatewayUnderTest& gw, long on_ms, long off_ms, std::chr
 
   // The caller gives up: phone 2 stops ringing.
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 5s)) << states(gw);
-  EXPECT_TRUE(poll_until([&] { return !gw.line(kPhone2)["phone"].value("ringing", true); }, 3s)) << states(gw);
-  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 5s)) << gw.describe();
+  EXPECT_TRUE(poll_until([&] { return !gw.line(kPhone2)["phone"].value("ringing", true); }, 3s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.describe();
 }
 
 TEST_F(GatewayTest, JapaneseLinesGive400HzDialToneAndRingOneSecondInThree) {
@@ -109,7 +105,7 @@ TEST_F(GatewayTest, JapaneseLinesGive400HzDialToneAndRingOneSecondInThree) {
 
   // NTT dial tone: 400 Hz continuous, a single frequency, so it carries nearly all the power.
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "listen", {{"hz", 400}})));
   const auto dial_tone = gw.wait_listen_ratio(kPhone1, 0.7, 3s);
   EXPECT_TRUE(dial_tone.sustained) << "400 Hz ratio readings: " << dial_tone.history;
@@ -118,7 +114,7 @@ TEST_F(GatewayTest, JapaneseLinesGive400HzDialToneAndRingOneSecondInThree) {
   std::this_thread::sleep_for(400ms);
   EXPECT_LT(gw.line(kPhone1)["phone"].value("listen_ratio", 1.0), 0.1) << gw.line(kPhone1).dump();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << gw.describe();
 
   // JP ring: 1 s on, 2 s off.
   expect_ring_cadence(gw, 1000, 2000, 4500ms);

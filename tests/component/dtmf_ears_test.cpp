@@ -18,10 +18,6 @@ namespace {
 constexpr int kPhone1 = 1;
 constexpr int kPhone2 = 2;
 
-std::string states(GatewayUnderTest& gw) {
-  return "line 1: " + gw.line_state(kPhone1) + ", line 2: " + gw.line_state(kPhone2) + ", calls: " +
-         gw.calls().dump();
-}
 
 // The digits multimon-ng reports ("DTMF: 5" lines), in order.
 std::string multimon_digits(const std::string& output) {
@@ -64,10 +60,10 @@ TEST_F(GatewayTest, DigitsDialedDuringACallReachTheOtherPhoneOnceEachAsMultimonH
   ASSERT_TRUE(start_gateway(options));
 
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
-  ASSERT_TRUE(gw.wait_line_state(kPhone2, "connected", 15s)) << states(gw);
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 5s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone2, "connected", 15s)) << gw.describe();
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 5s)) << gw.describe();
   // Let both media paths settle before recording (no ringback left in flight).
   std::this_thread::sleep_for(500ms);
 
@@ -87,8 +83,8 @@ TEST_F(GatewayTest, DigitsDialedDuringACallReachTheOtherPhoneOnceEachAsMultimonH
   ASSERT_TRUE(is_ok(stopped));
   ASSERT_TRUE(std::filesystem::exists(wav)) << wav;
   // The call is still up: the digits did not end it or dial anything new.
-  EXPECT_EQ(gw.line_state(kPhone1), "connected") << states(gw);
-  EXPECT_EQ(gw.line_state(kPhone2), "connected") << states(gw);
+  EXPECT_EQ(gw.line_state(kPhone1), "connected") << gw.describe();
+  EXPECT_EQ(gw.line_state(kPhone2), "connected") << gw.describe();
 
   // multimon-ng reads raw 16-bit mono at 22050 Hz; sox converts the recording.
   const ToolRun decoded = run_tool(
@@ -120,10 +116,10 @@ TEST_F(GatewayTest, DigitsDialedDuringACallReachTheOtherPhoneOnceEachAsMultimonH
   EXPECT_GT(tones.max_amplitude, 0.05) << "the digits' part:\n" << tones.output;
 
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 5s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 5s)) << states(gw);
-  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 5s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.describe();
 }
 
 }  // namespace

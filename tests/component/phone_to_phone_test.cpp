@@ -13,15 +13,11 @@ namespace {
 constexpr int kPhone1 = 1;
 constexpr int kPhone2 = 2;
 
-std::string states(GatewayUnderTest& gw) {
-  return "line 1: " + gw.line_state(kPhone1) + ", line 2: " + gw.line_state(kPhone2) + ", calls: " +
-         gw.calls().dump();
-}
 
 TEST_F(GatewayTest, OffHookPhoneHearsDialTone) {
   ASSERT_TRUE(start_gateway());
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
   // US dial tone is 350 + 440 Hz continuous: 350 Hz carries about half the power.
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "listen", {{"hz", 350}})));
   const auto heard = gw.wait_listen_ratio(kPhone1, 0.3, 3s);
@@ -32,7 +28,7 @@ TEST_F(GatewayTest, OffHookPhoneHearsDialTone) {
   const Json l = gw.line(kPhone1);
   EXPECT_LT(l["phone"].value("listen_ratio", 1.0), 0.1) << l.dump();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << gw.describe();
 }
 
 TEST_F(GatewayTest, TwoPhonesTalkBothWaysThroughSipLoopback) {
@@ -41,10 +37,10 @@ TEST_F(GatewayTest, TwoPhonesTalkBothWaysThroughSipLoopback) {
   ASSERT_TRUE(start_gateway(options));
 
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
-  ASSERT_TRUE(gw.wait_line_state(kPhone2, "connected", 15s)) << states(gw);
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 5s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone2, "connected", 15s)) << gw.describe();
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 5s)) << gw.describe();
 
   // One call per leg: phone 1's outbound INVITE and the inbound one ringing phone 2.
   const Json calls = gw.calls();
@@ -86,44 +82,44 @@ TEST_F(GatewayTest, TwoPhonesTalkBothWaysThroughSipLoopback) {
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "stop")));
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "stop")));
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 5s)) << gw.describe();
   // Phone 2 (still off hook) is told the far end left: disconnected, with busy or reorder tone (480 + 620 Hz).
-  EXPECT_TRUE(gw.wait_line_state(kPhone2, "disconnected", 5s)) << states(gw);
-  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "disconnected", 5s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "listen", {{"hz", 480}})));
   const auto disconnect_tone = gw.wait_listen_ratio(kPhone2, 0.3, 3s, 1);
   EXPECT_TRUE(disconnect_tone.sustained) << "480 Hz at phone 2: " << disconnect_tone.history;
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 5s)) << gw.describe();
 }
 
 TEST_F(GatewayTest, CallingAnOffHookPhoneGivesBusyTone) {
   ASSERT_TRUE(start_gateway());
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone2, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone2, "dialtone", 3s)) << gw.describe();
 
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "disconnected", 15s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "disconnected", 15s)) << gw.describe();
   // US busy: 480 + 620 Hz, 0.5 s on / 0.5 s off; one full 200 ms window in the tone suffices.
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "listen", {{"hz", 480}})));
   const auto busy = gw.wait_listen_ratio(kPhone1, 0.3, 3s, 1);
   EXPECT_TRUE(busy.sustained) << "480 Hz at phone 1: " << busy.history;
-  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << states(gw);
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.describe();
   // The busy phone was not disturbed.
   EXPECT_EQ(gw.line_state(kPhone2), "dialtone");
 
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "onhook")));
-  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << states(gw);
-  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 3s)) << states(gw);
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "idle", 3s)) << gw.describe();
 }
 
 TEST_F(GatewayTest, SipInviteToAnOffHookPhoneGets486) {
   ASSERT_TRUE(start_gateway());
   ASSERT_TRUE(is_ok(gw.phone(kPhone2, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone2, "dialtone", 3s)) << states(gw);
+  ASSERT_TRUE(gw.wait_line_state(kPhone2, "dialtone", 3s)) << gw.describe();
 
   SipUdpPeer peer;
   ASSERT_TRUE(peer.ok());
@@ -137,7 +133,7 @@ TEST_F(GatewayTest, SipInviteToAnOffHookPhoneGets486) {
   ASSERT_TRUE(response.has_value()) << "no final response to the INVITE";
   EXPECT_EQ(sip_status(*response), 486) << *response;
   peer.send_to(gw.sip_port(), make_ack(invite, *response));
-  EXPECT_TRUE(gw.wait_call_count(0, 3s)) << states(gw);
+  EXPECT_TRUE(gw.wait_call_count(0, 3s)) << gw.describe();
   EXPECT_EQ(gw.line_state(kPhone2), "dialtone");
 }
 

@@ -140,6 +140,15 @@ Json GatewayUnderTest::line(int index) {
   return nullptr;
 }
 
+std::string GatewayUnderTest::describe() {
+  std::string out;
+  const Json lines = request({{"cmd", "lines"}});
+  if (lines.contains("lines"))
+    for (const auto& l : lines["lines"])
+      out += "line " + std::to_string(l.value("index", 0)) + ": " + l.value("state", std::string("?")) + ", ";
+  return out + "calls: " + calls().dump();
+}
+
 std::string GatewayUnderTest::line_state(int index) {
   const Json l = line(index);
   return l.is_object() ? l.value("state", std::string("?")) : std::string("<no line>");

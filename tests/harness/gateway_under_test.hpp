@@ -89,6 +89,8 @@ class GatewayUnderTest {
   // One line's object from "lines" (null if absent), and its "state".
   Json line(int index);
   std::string line_state(int index);
+  // "line 1: idle, line 2: connected, calls: [...]": for assertion messages.
+  std::string describe();
   std::size_t call_count();
 
   // Polls (every 50 ms) until the line is in `state`; false on timeout.

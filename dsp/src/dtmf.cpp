@@ -71,6 +71,8 @@ struct DtmfDetector::Impl {
   }
 };
 
+bool is_dtmf_digit(char c) { return digit_index(c) >= 0; }
+
 DtmfDetector::DtmfDetector() : impl_(std::make_unique<Impl>()) {
   impl_->rx.reset(dtmf_rx_init(nullptr, nullptr, nullptr));
   detail::quiet_spandsp_log(dtmf_rx_get_logging_state(impl_->rx.get()));

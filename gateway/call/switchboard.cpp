@@ -86,7 +86,7 @@ class Switchboard::Call final : public sip::SessionHandler {
     auto answer = offer ? sip::answer_offer(*offer, local) : base::Result<sip::AnswerResult>(tl::unexpected(offer.error()));
     if (!answer) {
       log::info(Sub::call, "event=reinvite_refused error=\"{}\"", answer.error().message());
-      session_->reject_reinvite(488, "Not Acceptable Here");
+      session_->reject_reinvite(488);
       return;
     }
     late_offer_ = false;
@@ -112,17 +112,17 @@ class Switchboard::Call final : public sip::SessionHandler {
     remote_ = info.from_uri;
     LogContext ctx(context());
     if (!info.body.empty() && info.content_type != "application/sdp") {
-      session_->reject(415, "Unsupported Media Type");
+      session_->reject(415);
       return false;
     }
     if (!line().can_ring()) {
-      session_->reject(486, "Busy Here");
+      session_->reject(486);
       return false;
     }
     auto stream = board_.media_.open_stream(line_);
     if (!stream) {
       log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
-      session_->reject(503, "Service Unavailable");
+      session_->reject(503);
       return false;
     }
     stream_ = *stream;
@@ -135,13 +135,13 @@ class Switchboard::Call final : public sip::SessionHandler {
       auto offer = sip::parse_sdp(info.body);
       if (!offer) {
         log::info(Sub::call, "event=bad_sdp error=\"{}\"", offer.error().message());
-        session_->reject(488, "Not Acceptable Here");
+        session_->reject(488);
         return false;
       }
       auto answer = sip::answer_offer(*offer, local);
       if (!answer) {
         log::info(Sub::call, "event=sdp_not_acceptable error=\"{}\"", answer.error().message());
-        session_->reject(488, "Not Acceptable Here");
+        session_->reject(488);
         return false;
       }
       local_sdp_ = sip::print_sdp(answer->answer);
@@ -149,7 +149,7 @@ class Switchboard::Call final : public sip::SessionHandler {
     }
     session_->set_handler(this);
     if (!line().offer_incoming_call()) {
-      session_->reject(486, "Busy Here");
+      session_->reject(486);
       return false;
     }
     state_ = State::ringing;
@@ -196,7 +196,7 @@ class Switchboard::Call final : public sip::SessionHandler {
     LogContext ctx(context());
     log::info(Sub::call, "event=local_hangup no_answer={}", no_answer);
     if (no_answer) {
-      session_->reject(480, "Temporarily Unavailable");
+      session_->reject(480);
     } else {
       session_->hangup();
     }
@@ -340,11 +340,11 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
     if (!info.request_user.empty() && lines_[i]->config().number == info.request_user) line = i;
   if (line == lines_.size()) {
     log::info(Sub::route, "event=no_such_number number={}", info.request_user);
-    session->reject(404, "Not Found");
+    session->reject(404);
     return;
   }
   if (calls_[line]) {
-    session->reject(486, "Busy Here");
+    session->reject(486);
     return;
   }
   auto call = std::make_unique<Call>(*this, line, true);

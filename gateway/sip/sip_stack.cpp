@@ -41,6 +41,13 @@ void sofia_logger(void*, char const* fmt, va_list ap) noexcept {
   if (!line.empty()) log::debug(Sub::sip, "sofia: {}", line);
 }
 
+// The standard reason phrase: a static string, as nua_respond() needs (it
+// keeps the pointer until the response goes out).
+const char* status_phrase(int status) {
+  const char* phrase = sip_status_phrase(status);
+  return phrase ? phrase : "";
+}
+
 std::string payload_of(const sip_t* sip) {
   if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data) return {};
   return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
@@ -249,24 +256,23 @@ void SipSession::answer_reinvite(const std::string& sdp) {
               TAG_END());
 }
 
-void SipSession::reject_reinvite(int status, const std::string& phrase) {
+void SipSession::reject_reinvite(int status) {
   if (ended_) return;
-  nua_respond(nh_, status, phrase.c_str(), TAG_END());
+  nua_respond(nh_, status, status_phrase(status), TAG_END());
 }
 
-void SipSession::reject(int status, const std::string& phrase) {
+void SipSession::reject(int status) {
   if (ended_ || answered_) return;
   ended_ = true;
-  log::info(Sub::sip, "event=reject status={} phrase=\"{}\"{}", status, phrase, base::log::context_suffix().empty()
-                                                                                   ? " call_id=" + call_id_
-                                                                                   : "");
-  nua_respond(nh_, status, phrase.c_str(), TAG_END());
+  LogContext ctx({.call_id = call_id_, .line = {}});
+  log::info(Sub::sip, "event=reject status={} phrase=\"{}\"", status, status_phrase(status));
+  nua_respond(nh_, status, status_phrase(status), TAG_END());
 }
 
 void SipSession::hangup() {
   if (ended_) return;
   if (role_ == Role::incoming && !answered_) {
-    reject(480, "Temporarily Unavailable");
+    reject(480);
     return;
   }
   ended_ = true;

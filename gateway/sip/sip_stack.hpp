@@ -77,12 +77,14 @@ class SipSession {
   void ringing();
   // Incoming: 200 OK with our SDP.
   void answer(const std::string& sdp);
-  // Incoming, before answering: a final error response.
-  void reject(int status, const std::string& phrase);
+  // Incoming, before answering: a final error response. The reason phrase is
+  // the standard one for the code (nua_respond() keeps the phrase pointer
+  // until the response is sent, so it must be a static string).
+  void reject(int status);
   // Answers a re-INVITE with 200 and our SDP.
   void answer_reinvite(const std::string& sdp);
   // Refuses a re-INVITE (e.g. 488); the dialog and its media stay as they were.
-  void reject_reinvite(int status, const std::string& phrase);
+  void reject_reinvite(int status);
   // Ends the dialog in whatever way its state needs: CANCEL an unanswered
   // outgoing INVITE, BYE a confirmed dialog, 480 an unanswered incoming one.
   void hangup();

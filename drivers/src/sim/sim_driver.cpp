@@ -18,6 +18,7 @@
 #include "sim_port.hpp"
 #include "sipline/base/c_ptr.hpp"
 #include "sipline/base/wav.hpp"
+#include "sipline/dsp/dtmf.hpp"
 
 namespace sipline::drivers {
 namespace {
@@ -25,9 +26,6 @@ namespace {
 // How long stop_recording waits for the media worker to hand the recording over.
 constexpr auto kStopRecordingWait = std::chrono::milliseconds(200);
 
-bool valid_dtmf_digit(char c) {
-  return (c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D');
-}
 
 }  // namespace
 
@@ -145,7 +143,7 @@ base::Result<void> SimDriver::dial(std::size_t index, const std::string& digits)
   sim::Command c{.type = sim::CommandType::dial};
   for (const char d : digits) {
     const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(d)));
-    if (!valid_dtmf_digit(u)) {
+    if (!dsp::is_dtmf_digit(u)) {
       return base::fail(SimError::bad_argument,
                         std::string("dial: '") + d + "' is not a DTMF digit (use 0-9 * # A-D)");
     }

@@ -17,6 +17,9 @@
 
 namespace sipline::dsp {
 
+// '0'-'9', '*', '#', 'A'-'D' (and 'a'-'d'): the sixteen DTMF keys.
+bool is_dtmf_digit(char c);
+
 struct DtmfEvent {
   char digit = 0;     // '0'-'9', '*', '#', 'A'-'D'
   bool end = false;   // false: the tone started; true: it ended

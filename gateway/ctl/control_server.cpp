@@ -25,13 +25,20 @@ namespace log = base::log;
 namespace {
 constexpr std::size_t kMaxRequest = 64 * 1024;
 constexpr std::size_t kMaxClients = 32;
+constexpr std::size_t kMaxPendingOutput = 1024 * 1024;
 }  // namespace
 
 struct ControlServer::Impl {
   struct Client {
     UniqueFd fd;
-    guint source = 0;
-    std::string buffer;
+    guint read_source = 0;
+    guint write_source = 0;  // only while `out` holds unsent bytes
+    std::string in;
+    std::string out;
+    ~Client() {
+      if (read_source) g_source_remove(read_source);
+      if (write_source) g_source_remove(write_source);
+    }
   };
 
   std::string path;
@@ -41,7 +48,7 @@ struct ControlServer::Impl {
   std::map<int, std::unique_ptr<Client>> clients;
 
   ~Impl() {
-    for (auto& [fd, c] : clients) g_source_remove(c->source);
+    clients.clear();
     if (listen_source) g_source_remove(listen_source);
     if (listen_fd) ::unlink(path.c_str());
   }
@@ -54,9 +61,21 @@ struct ControlServer::Impl {
     auto c = std::make_unique<Client>();
     const int cfd = client.get();
     c->fd = std::move(client);
-    c->source = g_unix_fd_add(cfd, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), &Impl::on_readable, self);
+    c->read_source =
+        g_unix_fd_add(cfd, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), &Impl::on_readable, self);
     self->clients.emplace(cfd, std::move(c));
     return G_SOURCE_CONTINUE;
+  }
+
+  // Drops a client; `from_source` is the GLib source calling us, which GLib
+  // removes itself when we return G_SOURCE_REMOVE.
+  gboolean drop(int fd, guint Client::*from_source) {
+    auto it = clients.find(fd);
+    if (it != clients.end()) {
+      it->second.get()->*from_source = 0;
+      clients.erase(it);
+    }
+    return G_SOURCE_REMOVE;
   }
 
   static gboolean on_readable(gint fd, GIOCondition, gpointer data) noexcept {
@@ -67,28 +86,56 @@ struct ControlServer::Impl {
     char buf[4096];
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return G_SOURCE_CONTINUE;
-    if (n <= 0) {
-      self->clients.erase(it);
-      return G_SOURCE_REMOVE;
-    }
-    c.buffer.append(buf, static_cast<std::size_t>(n));
+    if (n <= 0) return self->drop(fd, &Client::read_source);
+    c.in.append(buf, static_cast<std::size_t>(n));
     std::size_t nl;
-    while ((nl = c.buffer.find('\n')) != std::string::npos) {
-      std::string line = c.buffer.substr(0, nl);
-      c.buffer.erase(0, nl + 1);
-      if (!self->reply(fd, line)) {
-        self->clients.erase(it);
-        return G_SOURCE_REMOVE;
-      }
+    while ((nl = c.in.find('\n')) != std::string::npos) {
+      const std::string line = c.in.substr(0, nl);
+      c.in.erase(0, nl + 1);
+      c.out += self->answer(line);
     }
-    if (c.buffer.size() > kMaxRequest) {
-      self->clients.erase(it);
-      return G_SOURCE_REMOVE;
-    }
+    // A client that sends endless requests without newlines, or never reads
+    // its answers, is dropped rather than allowed to grow our buffers.
+    if (c.in.size() > kMaxRequest || c.out.size() > kMaxPendingOutput) return self->drop(fd, &Client::read_source);
+    self->flush(fd, c);
     return G_SOURCE_CONTINUE;
   }
 
-  bool reply(int fd, const std::string& line) {
+  static gboolean on_writable(gint fd, GIOCondition, gpointer data) noexcept {
+    auto* self = static_cast<Impl*>(data);
+    auto it = self->clients.find(fd);
+    if (it == self->clients.end()) return G_SOURCE_REMOVE;
+    Client& c = *it->second;
+    if (!self->send_some(fd, c)) return self->drop(fd, &Client::write_source);
+    if (!c.out.empty()) return G_SOURCE_CONTINUE;
+    c.write_source = 0;
+    return G_SOURCE_REMOVE;
+  }
+
+  // Sends what the socket takes now; the rest waits for G_IO_OUT. Never blocks.
+  void flush(int fd, Client& c) {
+    if (!send_some(fd, c)) {
+      c.out.clear();  // the peer is gone; its read side will see the hang-up
+      return;
+    }
+    if (!c.out.empty() && c.write_source == 0) c.write_source = g_unix_fd_add(fd, G_IO_OUT, &Impl::on_writable, this);
+  }
+
+  bool send_some(int fd, Client& c) {
+    while (!c.out.empty()) {
+      const ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        c.out.erase(0, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return n < 0 && errno == EAGAIN;
+      }
+    }
+    return true;
+  }
+
+  std::string answer(const std::string& line) {
     nlohmann::json response;
     auto request = nlohmann::json::parse(line, nullptr, false);
     if (request.is_discarded() || !request.is_object()) {
@@ -101,20 +148,7 @@ struct ControlServer::Impl {
         response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
       }
     }
-    std::string out = response.dump() + "\n";
-    std::size_t done = 0;
-    // Responses are small; a client that does not read is dropped.
-    for (int tries = 0; done < out.size() && tries < 100; ++tries) {
-      const ssize_t n = ::send(fd, out.data() + done, out.size() - done, MSG_NOSIGNAL);
-      if (n > 0) {
-        done += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        return false;
-      } else {
-        g_usleep(1000);
-      }
-    }
-    return done == out.size();
+    return response.dump() + "\n";
   }
 };
 

@@ -4,6 +4,9 @@
 // object per line, one response object per line. Every response has "ok";
 // failures carry "error". siplinectl is its command-line client.
 // Requests larger than 64 KiB close the connection; at most 32 clients.
+// Answers are sent without blocking the control thread: what the socket does
+// not take at once waits for G_IO_OUT; a client with over 1 MiB of unread
+// answers is dropped.
 // Thread: control.
 #include <functional>
 #include <memory>

@@ -19,11 +19,6 @@ namespace {
 const std::string kFixtures = SIPLINE_SOURCE_DIR "/tests/fixtures/sipp";
 constexpr int kPhone1 = 1;
 
-std::string peer_dir(GatewayUnderTest& gw, const std::string& name) {
-  const std::string dir = gw.dir() + "/" + name;
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // How often `needle` occurs in `text`.
 std::size_t count_of(const std::string& text, const std::string& needle) {
@@ -68,7 +63,7 @@ TEST_F(GatewayTest, ReinviteHoldsAndResumesTheCallAndOneWithoutACommonCodecGets4
   options.phones[0].auto_answer_ms = 300;
   ASSERT_TRUE(start_gateway(options));
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   SippOptions so;
   so.scenario_file = kFixtures + "/uac_reinvite_hold.xml";
   so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
@@ -117,7 +112,7 @@ TEST_F(GatewayTest, ReinviteHoldsAndResumesTheCallAndOneWithoutACommonCodecGets4
 
 TEST_F(GatewayTest, A200ThatCrossesOurCancelIsAckedAndEndedWithBye) {
   if (!require_tool("sipp")) return;
-  Sipp uas(peer_dir(gw, "sipp-uas"));
+  Sipp uas(gw.peer_dir("sipp-uas"));
   SippOptions so;
   so.scenario_file = kFixtures + "/uas_answer_after_cancel.xml";
   so.timeout_s = 40;

@@ -19,11 +19,6 @@ namespace {
 const std::string kFixtures = SIPLINE_SOURCE_DIR "/tests/fixtures/sipp";
 constexpr int kPhone1 = 1;
 
-std::string peer_dir(GatewayUnderTest& gw, const std::string& name) {
-  const std::string dir = gw.dir() + "/" + name;
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // A sipp UAC against the gateway: `scenario` to `service`, one call.
 SippOptions uac(GatewayUnderTest& gw, const std::string& scenario, const std::string& service = "201") {
@@ -44,7 +39,7 @@ TEST_F(GatewayTest, SippCancelsWhileThePhoneRingsAndThePhoneStopsRinging) {
   if (!require_tool("sipp")) return;
   ASSERT_TRUE(start_gateway());  // no auto-answer: phone 1 rings until cancelled
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   ASSERT_TRUE(sipp.start(uac(gw, "uac_cancel.xml"))) << sipp.process().error();
   // The phone rings (the ring voltage is seen) while sipp waits before its CANCEL.
   bool rang = false;
@@ -80,7 +75,7 @@ TEST_F(GatewayTest, UnansweredSipCallGets480AfterTheNoAnswerTimeout) {
   options.sip_extra_toml = "no_answer_timeout_s = 2\n";
   ASSERT_TRUE(start_gateway(options));
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   const auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE(sipp.start(uac(gw, "uac_no_answer.xml"))) << sipp.process().error();
   bool rang = false;
@@ -108,7 +103,7 @@ TEST_F(GatewayTest, SippCallsAPhoneOverTcp) {
   options.phones[0].auto_answer_ms = 300;
   ASSERT_TRUE(start_gateway(options));
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   SippOptions so = uac(gw, "uac_call.xml");
   so.extra = {"-t", "t1"};
   ASSERT_TRUE(sipp.start(so)) << sipp.process().error();
@@ -138,7 +133,7 @@ TEST_F(GatewayTest, LateOfferInviteGetsAnOfferIn200AndTheAnswerInAckSetsPcmu) {
   options.phones[0].auto_answer_ms = 300;
   ASSERT_TRUE(start_gateway(options));
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   ASSERT_TRUE(sipp.start(uac(gw, "uac_late_offer.xml"))) << sipp.process().error();
   // While sipp holds the call (3 s after its ACK), the calls list shows the
   // codec negotiated from the ACK's answer.
@@ -169,7 +164,7 @@ TEST_F(GatewayTest, SippGets486WhenThePhoneIsOffHook) {
   ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
   ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.lines().dump();
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   ASSERT_TRUE(sipp.start(uac(gw, "uac_busy.xml"))) << sipp.process().error();
   ASSERT_TRUE(sipp.wait(35s)) << sipp.diagnostics();
   EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
@@ -184,7 +179,7 @@ TEST_F(GatewayTest, SippGets486WhenThePhoneIsOffHook) {
 TEST(GatewayShutdown, SigtermEndsAConnectedCallWithByeAndExitsZero) {
   if (!require_tool("sipp")) return;
   GatewayUnderTest gw;
-  Sipp uas(peer_dir(gw, "sipp-uas"));
+  Sipp uas(gw.peer_dir("sipp-uas"));
   SippOptions so;
   so.scenario_file = kFixtures + "/uas_answer.xml";
   so.timeout_s = 60;

@@ -13,11 +13,6 @@ namespace {
 
 const std::string kFixtures = SIPLINE_SOURCE_DIR "/tests/fixtures/sipp";
 
-std::string peer_dir(GatewayUnderTest& gw, const std::string& name) {
-  const std::string dir = gw.dir() + "/" + name;
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 TEST_F(GatewayTest, SippCallsAPhoneAndItsRfc4733DigitIsPlayedToThePhone) {
   if (!require_tool("sipp")) return;
@@ -26,7 +21,7 @@ TEST_F(GatewayTest, SippCallsAPhoneAndItsRfc4733DigitIsPlayedToThePhone) {
   options.phones[0].auto_answer_ms = 300;
   ASSERT_TRUE(start_gateway(options));
 
-  Sipp sipp(peer_dir(gw, "sipp"));
+  Sipp sipp(gw.peer_dir("sipp"));
   SippOptions so;
   so.scenario_file = kFixtures + "/uac_pcap.xml";
   so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
@@ -62,7 +57,7 @@ TEST_F(GatewayTest, SippCallsAPhoneAndItsRfc4733DigitIsPlayedToThePhone) {
 
 TEST_F(GatewayTest, PhoneCallsSippAndHearsItsOwnToneEchoedBack) {
   if (!require_tool("sipp")) return;
-  Sipp uas(peer_dir(gw, "sipp-uas"));
+  Sipp uas(gw.peer_dir("sipp-uas"));
   SippOptions so;
   so.scenario_file = kFixtures + "/uas_answer.xml";
   so.timeout_s = 60;

@@ -1,5 +1,7 @@
 #include "harness/gateway_under_test.hpp"
 
+#include <filesystem>
+
 #include <signal.h>
 
 #include <algorithm>
@@ -138,6 +140,12 @@ Json GatewayUnderTest::line(int index) {
     if (l.value("index", 0) == index) return l;
   }
   return nullptr;
+}
+
+std::string GatewayUnderTest::peer_dir(const std::string& name) {
+  const std::string path = dir() + "/" + name;
+  std::filesystem::create_directories(path);
+  return path;
 }
 
 std::string GatewayUnderTest::describe() {

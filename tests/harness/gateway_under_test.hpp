@@ -91,6 +91,8 @@ class GatewayUnderTest {
   std::string line_state(int index);
   // "line 1: idle, line 2: connected, calls: [...]": for assertion messages.
   std::string describe();
+  // A fresh folder <dir()>/<name> for a peer's files (sipp logs, baresip config).
+  std::string peer_dir(const std::string& name);
   std::size_t call_count();
 
   // Polls (every 50 ms) until the line is in `state`; false on timeout.

@@ -18,9 +18,11 @@
 #include "ctl/commands.hpp"
 #include "ctl/control_server.hpp"
 #include "media/media_engine.hpp"
+#include "route/router.hpp"
 #include "sip/sip_stack.hpp"
 #include "sipline/base/log.hpp"
 #include "sipline/drivers/sim_driver.hpp"
+#include "sipline/enum/resolver.hpp"
 #include "version.hpp"
 
 namespace {
@@ -53,6 +55,9 @@ struct Daemon {
   std::unique_ptr<drivers::SimDriver> sim;
   std::unique_ptr<gateway::media::MediaEngine> media;
   gateway::call::GlibTimers timers;
+  base::SteadyClock clock;
+  std::unique_ptr<e164::EnumResolver> resolver;
+  std::unique_ptr<gateway::route::Router> router;
   std::unique_ptr<gateway::call::Switchboard> board;
   std::unique_ptr<gateway::sip::SipStack> sip;
   std::unique_ptr<gateway::ctl::CommandContext> commands;
@@ -114,7 +119,22 @@ int Daemon::run() {
     return 1;
   }
 
-  board = std::make_unique<gateway::call::Switchboard>(config, timers, *sim, *media);
+  const auto& ec = config.enum_lookup;
+  auto made = e164::EnumResolver::create({.servers = ec.servers,
+                                          .suffixes = ec.suffixes,
+                                          .timeout_ms = ec.timeout_ms,
+                                          .max_depth = ec.max_depth,
+                                          .cache_entries = static_cast<std::size_t>(ec.cache_entries),
+                                          .max_cache_ttl = std::chrono::seconds(86400)},
+                                         nullptr, clock);
+  if (!made) {
+    log::error(Sub::e164, "event=start_failed error=\"{}\"", made.error().message());
+    media->stop();
+    return 1;
+  }
+  resolver = std::move(*made);
+  router = std::make_unique<gateway::route::Router>(config, resolver.get());
+  board = std::make_unique<gateway::call::Switchboard>(config, timers, *sim, *media, *router);
   auto stack = gateway::sip::SipStack::create({.address = config.sip.address,
                                                .port = config.sip.port,
                                                .udp = config.sip.udp,

@@ -12,7 +12,13 @@ build_packages=(
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libexpected-dev libsqlite3-dev
 )
-test_packages=(sip-tester baresip sox minimodem multimon-ng iproute2 valgrind)
+# knot/knot-dnsutils: knotd, knotc and kdig for the ENUM end-to-end tests
+# (tests/harness/knot_server.hpp). Installing knot also enables Debian's
+# knot.service where systemd runs; its stock /etc/knot/knot.conf listens on
+# nothing, and the tests never use it: each test runs its own knotd with its
+# own config, port, rundir and control socket, so a system knotd (even one
+# someone configured on port 53) neither conflicts nor is needed.
+test_packages=(sip-tester baresip sox minimodem multimon-ng iproute2 valgrind knot knot-dnsutils)
 
 # One dpkg-query for all: it prints "name status" for every package it knows.
 all=("${build_packages[@]}" "${test_packages[@]}")

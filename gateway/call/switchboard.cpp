@@ -15,11 +15,16 @@ class Switchboard::Call final : public sip::SessionHandler {
  public:
   enum class State { ringing, early, connected };
 
-  Call(Switchboard& board, std::size_t line, bool inbound) : board_(board), line_(line), inbound_(inbound) {}
+  Call(Switchboard& board, std::size_t line, bool inbound)
+      : board_(board), line_(line), inbound_(inbound), serial_(board.next_call_serial_++) {}
   ~Call() override {
+    if (route_) board_.router_.cancel(route_);
     if (session_) session_->set_handler(nullptr);
     if (stream_.id) board_.media_.close_stream(stream_.id);
   }
+
+  std::uint64_t serial() const { return serial_; }
+  void set_route(route::RouteId id) { route_ = id; }
 
   // --- sip::SessionHandler (outgoing calls) ---
   void on_progress(int status, const std::string& sdp) override {
@@ -54,7 +59,15 @@ class Switchboard::Call final : public sip::SessionHandler {
 
   void on_failed(int status, const std::string& phrase) override {
     LogContext ctx(context());
-    log::info(Sub::call, "event=call_failed status={} phrase=\"{}\"", status, phrase);
+    log::info(Sub::call, "event=call_failed status={} phrase=\"{}\" target={}", status, phrase, remote_);
+    // The next target is tried when this one could not be reached; a busy or
+    // declining callee (486, 6xx) or a 4xx about the request ends the call.
+    const bool try_next = status == 408 || status == 480 || (status >= 500 && status < 600) || status < 100;
+    if (try_next && next_target_ < targets_.size()) {
+      session_->set_handler(nullptr);
+      session_.reset();
+      if (send_next_invite()) return;
+    }
     end_from_far_end(status == 486 || status == 600 ? EndCause::busy : EndCause::unreachable);
   }
 
@@ -158,29 +171,40 @@ class Switchboard::Call final : public sip::SessionHandler {
     return true;
   }
 
-  // Outgoing: sends the INVITE.
-  bool start_outgoing(const std::string& target) {
-    remote_ = target;
+  // Outgoing: sends the INVITE to the first target that takes it; the
+  // others are tried in order when one fails (on_failed).
+  bool start_outgoing(std::vector<std::string> targets) {
+    route_ = 0;
+    targets_ = std::move(targets);
+    next_target_ = 0;
     auto stream = board_.media_.open_stream(line_);
     if (!stream) {
       log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
       return false;
     }
     stream_ = *stream;
-    offer_ = sip::make_offer(next_local_media());
-    const auto& port = board_.config_.lines.ports[line_];
-    auto session = board_.sip_->invite({.to = target,
-                                        .from_user = port.number,
-                                        .display = port.name,
-                                        .sdp = sip::print_sdp(offer_),
-                                        .handler = this});
-    if (!session) {
-      log::warn(Sub::call, "event=invite_failed error=\"{}\"", session.error().message());
-      return false;
+    return send_next_invite();
+  }
+
+  bool send_next_invite() {
+    while (next_target_ < targets_.size()) {
+      remote_ = targets_[next_target_++];
+      offer_ = sip::make_offer(next_local_media());
+      const auto& port = board_.config_.lines.ports[line_];
+      auto session = board_.sip_->invite({.to = remote_,
+                                          .from_user = port.number,
+                                          .display = port.name,
+                                          .sdp = sip::print_sdp(offer_),
+                                          .handler = this});
+      if (session) {
+        session_ = *session;
+        state_ = State::ringing;
+        log::info(Sub::call, "event=invite_sent target={} attempt={}", remote_, next_target_);
+        return true;
+      }
+      log::warn(Sub::call, "event=invite_failed target={} error=\"{}\"", remote_, session.error().message());
     }
-    session_ = *session;
-    state_ = State::ringing;
-    return true;
+    return false;
   }
 
   // The phone answered the incoming call.
@@ -193,6 +217,7 @@ class Switchboard::Call final : public sip::SessionHandler {
   }
 
   void hangup(bool no_answer) {
+    if (!session_) return;  // still routing: the destructor cancels the route
     LogContext ctx(context());
     log::info(Sub::call, "event=local_hangup no_answer={}", no_answer);
     if (no_answer) {
@@ -215,7 +240,7 @@ class Switchboard::Call final : public sip::SessionHandler {
     s.inbound = inbound_;
     s.line = board_.config_.lines.ports[line_].name;
     s.remote = remote_;
-    s.state = state_name();
+    s.state = session_ || inbound_ ? state_name() : "routing";
     s.codec = codec_;
     if (stream_.id) s.rtp = board_.media_.stats(stream_.id);
     return s;
@@ -286,6 +311,10 @@ class Switchboard::Call final : public sip::SessionHandler {
   Switchboard& board_;
   std::size_t line_;
   bool inbound_;
+  std::uint64_t serial_;
+  route::RouteId route_ = 0;               // outgoing, while the router works
+  std::vector<std::string> targets_;       // outgoing: where to try, in order
+  std::size_t next_target_ = 0;
   State state_ = State::ringing;
   std::shared_ptr<sip::SipSession> session_;
   media::StreamInfo stream_;
@@ -300,13 +329,48 @@ class Switchboard::Call final : public sip::SessionHandler {
   std::uint64_t sdp_version_ = 0;
 };
 
+// A SIP call waiting for the router (ENUM can take a moment). It catches a
+// CANCEL meanwhile; nothing has rung yet.
+class Switchboard::InboundRoute final : public sip::SessionHandler {
+ public:
+  InboundRoute(Switchboard& board, std::shared_ptr<sip::SipSession> session, sip::InviteInfo info)
+      : board_(board), session_(std::move(session)), info_(std::move(info)) {
+    session_->set_handler(this);
+  }
+  ~InboundRoute() override {
+    if (route_) board_.router_.cancel(route_);
+    if (session_) session_->set_handler(nullptr);
+  }
+  void set_route(route::RouteId id) { route_ = id; }
+  std::shared_ptr<sip::SipSession>& session() { return session_; }
+  const sip::InviteInfo& info() const { return info_; }
+  void routed() { route_ = 0; }
+
+  void on_progress(int, const std::string&) override {}
+  void on_answered(const std::string&) override {}
+  void on_failed(int, const std::string&) override {}
+  void on_ack(const std::string&) override {}
+  void on_reinvite(const std::string&) override {}
+  void on_remote_hangup() override {
+    LogContext ctx({.call_id = info_.call_id, .line = {}});
+    log::info(Sub::route, "event=cancelled_while_routing");
+    board_.inbound_.erase(this);  // destroys *this
+  }
+
+ private:
+  Switchboard& board_;
+  std::shared_ptr<sip::SipSession> session_;
+  sip::InviteInfo info_;
+  route::RouteId route_ = 0;
+};
+
 Switchboard::Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
-                         media::MediaEngine& media)
+                         media::MediaEngine& media, route::Router& router)
     : config_(config),
       timers_(timers),
       driver_(driver),
       media_(media),
-      dial_plan_(config.dial_plan),
+      router_(router),
       sdp_session_id_(g_get_real_time() / 1000000) {
   const auto& lc = config.lines;
   for (std::size_t i = 0; i < lc.ports.size(); ++i) {
@@ -320,7 +384,7 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, dri
                       .first_digit_timeout = base::Millis(lc.first_digit_timeout_ms),
                       .no_answer_timeout = base::Millis(config.sip.no_answer_timeout_s * 1000)},
         timers_, *this, *this));
-    lines_.back()->set_dial_plan(&dial_plan_);
+    lines_.back()->set_dial_plan(&router_.dial_plan());
   }
   calls_.resize(lines_.size());
 }
@@ -328,21 +392,82 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, dri
 Switchboard::~Switchboard() = default;
 
 void Switchboard::set_dial_plan(route::DialPlan plan) {
-  dial_plan_ = std::move(plan);
-  log::info(Sub::route, "event=dial_plan_loaded rules={}", dial_plan_.rules().size());
+  router_.set_dial_plan(std::move(plan));
+  log::info(Sub::route, "event=dial_plan_loaded rules={}", router_.dial_plan().rules().size());
 }
 
 void Switchboard::finish_call(std::size_t line) { calls_[line].reset(); }
 
 void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) {
-  std::size_t line = lines_.size();
-  for (std::size_t i = 0; i < lines_.size(); ++i)
-    if (!info.request_user.empty() && lines_[i]->config().number == info.request_user) line = i;
-  if (line == lines_.size()) {
-    log::info(Sub::route, "event=no_such_number number={}", info.request_user);
-    session->reject(404);
+  const std::string uri = info.request_uri.empty() ? "sip:" + info.request_user + "@invalid" : info.request_uri;
+  auto called = route::called_from_request_uri(uri);
+  if (!called) {
+    log::info(Sub::route, "event=bad_request_uri uri={} error=\"{}\"", uri, called.error().message());
+    session->reject(uri.starts_with("sip:") || uri.starts_with("sips:") || uri.starts_with("tel:") ? 404 : 416);
     return;
   }
+  if (auto line = router_.local_line(*called)) {
+    ring_line(*line, session, info);
+    return;
+  }
+  // Not one of our lines: the dial plan decides (and whether this caller may).
+  auto pending = std::make_unique<InboundRoute>(*this, session, info);
+  InboundRoute* raw = pending.get();
+  inbound_.emplace(raw, std::move(pending));
+  const route::Caller caller{.line = false, .port = {}, .address = info.source_address};
+  log::info(Sub::route, "event=route number={} source={}", called->dialed, info.source_address);
+  raw->set_route(router_.route(*called, caller, [this, raw](const route::RouteResult& r) { on_inbound_routed(raw, r); }));
+}
+
+void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult& r) {
+  auto it = inbound_.find(key);
+  if (it == inbound_.end()) return;
+  std::unique_ptr<InboundRoute> pending = std::move(it->second);
+  inbound_.erase(it);
+  pending->routed();
+  std::shared_ptr<sip::SipSession> session = pending->session();
+  const sip::InviteInfo info = pending->info();
+  pending.reset();  // releases the session's handler
+  LogContext ctx({.call_id = info.call_id, .line = {}});
+
+  std::vector<std::string> contacts;
+  for (const auto& t : r.targets) {
+    switch (t.kind) {
+      case route::RouteTarget::Kind::line:
+        if (contacts.empty()) {
+          log::info(Sub::route, "event=routed_to_line via={} line={}", t.step, config_.lines.ports[t.line].name);
+          ring_line(t.line, session, info);
+          return;
+        }
+        contacts.push_back(t.uri);
+        break;
+      case route::RouteTarget::Kind::sip:
+        contacts.push_back(t.uri);
+        break;
+      case route::RouteTarget::Kind::reject:
+        if (!contacts.empty()) break;
+        log::info(Sub::route, "event=rejected status={} rule={}", t.status, r.rule);
+        session->reject(t.status);
+        return;
+    }
+  }
+  if (contacts.empty()) {
+    log::info(Sub::route, "event=no_route status={} reason=\"{}\"", r.status, r.reason);
+    session->reject(r.status);
+    return;
+  }
+  if (config_.routing.sip_callers == config::SipCallerMode::redirect) {
+    session->redirect(contacts);
+    return;
+  }
+  // Bridging a SIP caller to another SIP destination needs a SIP-to-SIP
+  // media path, which sipline does not have yet.
+  log::warn(Sub::route, "event=sip_to_sip_not_supported first_target={}", contacts.front());
+  session->reject(501);
+}
+
+void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session,
+                            const sip::InviteInfo& info) {
   if (calls_[line]) {
     session->reject(486);
     return;
@@ -353,17 +478,32 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   if (!raw->start_incoming(session, info)) calls_[line].reset();
 }
 
-void Switchboard::place_call(std::size_t line, const std::string& target, const std::string& digits) {
+void Switchboard::place_call(std::size_t line, const std::string& /*target*/, const std::string& digits) {
   LogContext ctx({.call_id = {}, .line = lines_[line]->config().name});
   if (calls_[line] || !sip_) {
     lines_[line]->on_remote_ended(EndCause::unreachable);
     return;
   }
-  log::info(Sub::call, "event=place_call digits={} target={}", digits, target);
+  log::info(Sub::call, "event=place_call digits={}", digits);
   auto call = std::make_unique<Call>(*this, line, false);
+  const std::uint64_t serial = call->serial();
   Call* raw = call.get();
   calls_[line] = std::move(call);
-  if (!raw->start_outgoing(target)) {
+  const route::Caller caller{.line = true, .port = lines_[line]->config().name, .address = {}};
+  raw->set_route(router_.route({.dialed = digits, .e164 = std::nullopt}, caller,
+                               [this, line, serial](const route::RouteResult& r) { on_outbound_routed(line, serial, r); }));
+}
+
+void Switchboard::on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& r) {
+  if (!calls_[line] || calls_[line]->serial() != serial) return;  // the phone hung up meanwhile
+  LogContext ctx({.call_id = {}, .line = lines_[line]->config().name});
+  std::vector<std::string> targets;
+  for (const auto& t : r.targets) {
+    if (t.kind == route::RouteTarget::Kind::reject) break;
+    targets.push_back(t.uri);  // a line target's URI points at this gateway: it rings that line
+  }
+  log::info(Sub::route, "event=routed rule={} targets={} status={}", r.rule, targets.size(), r.status);
+  if (targets.empty() || !calls_[line]->start_outgoing(std::move(targets))) {
     calls_[line].reset();
     lines_[line]->on_remote_ended(EndCause::unreachable);
   }
@@ -425,6 +565,9 @@ void Switchboard::on_media_event(const media::MediaEvent& event) {
 }
 
 void Switchboard::hangup_all() {
+  auto inbound = std::move(inbound_);
+  inbound_.clear();
+  for (auto& [key, pending] : inbound) pending->session()->reject(503);
   for (std::size_t i = 0; i < calls_.size(); ++i) {
     if (calls_[i]) end_call(i, false);
     driver_.port(i).set_ring(false);

@@ -11,6 +11,7 @@
 // engine commands, driver ring/polarity.
 // Thread: control.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "call/fxs_line.hpp"
 #include "config/config.hpp"
 #include "media/media_engine.hpp"
+#include "route/router.hpp"
 #include "sip/sdp.hpp"
 #include "sip/sip_stack.hpp"
 #include "sipline/drivers/line_driver.hpp"
@@ -46,7 +48,7 @@ struct LineStatus {
 class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, public FxsLine::Owner {
  public:
   Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
-              media::MediaEngine& media);
+              media::MediaEngine& media, route::Router& router);
   ~Switchboard() override;
 
   void set_sip(sip::SipStack* sip) { sip_ = sip; }
@@ -74,20 +76,27 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   void end_call(std::size_t line, bool no_answer) override;
 
   class Call;
+  class InboundRoute;
 
  private:
   friend class Call;
+  friend class InboundRoute;
   void finish_call(std::size_t line);
+  void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
+  void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
+  void on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& result);
 
   const config::Config& config_;
   base::Timers& timers_;
   drivers::LineDriver& driver_;
   media::MediaEngine& media_;
+  route::Router& router_;
   sip::SipStack* sip_ = nullptr;
-  route::DialPlan dial_plan_;
   std::vector<std::unique_ptr<FxsLine>> lines_;
   std::vector<std::unique_ptr<Call>> calls_;   // indexed by line; null when the line has no call
+  std::map<InboundRoute*, std::unique_ptr<InboundRoute>> inbound_;  // SIP calls being routed
   std::uint64_t sdp_session_id_;
+  std::uint64_t next_call_serial_ = 1;
 };
 
 }  // namespace sipline::gateway::call

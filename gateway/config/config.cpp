@@ -18,6 +18,7 @@
 
 #include "config/default_config.hpp"
 #include "sipline/dsp/tone_profile.hpp"
+#include "sipline/enum/e164.hpp"
 
 // Defaults that are not plain member initializers of the structs in
 // config.hpp, mirroring default_config.toml:
@@ -72,7 +73,9 @@ class Loader {
   base::Result<Config> load(const toml::table& root) {
     Config c;
     c.source = source_;
-    if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "dialplan"}); !r) {
+    if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "enum", "routing", "trunk",
+                                       "dialplan"});
+        !r) {
       return base::fail(r.error());
     }
     const toml::table* sip = nullptr;
@@ -80,8 +83,11 @@ class Loader {
     const toml::table* control = nullptr;
     const toml::table* log = nullptr;
     const toml::table* lines = nullptr;
+    const toml::table* enum_lookup = nullptr;
+    const toml::table* routing = nullptr;
     for (auto [name, out] : {std::pair{"sip", &sip}, std::pair{"media", &media}, std::pair{"control", &control},
-                             std::pair{"log", &log}, std::pair{"lines", &lines}}) {
+                             std::pair{"log", &log}, std::pair{"lines", &lines}, std::pair{"enum", &enum_lookup},
+                             std::pair{"routing", &routing}}) {
       auto t = section(root, name);
       if (!t) return base::fail(t.error());
       *out = *t;
@@ -91,6 +97,9 @@ class Loader {
     if (auto r = load_control(control, c.control); !r) return base::fail(r.error());
     if (auto r = load_log(log, c.log); !r) return base::fail(r.error());
     if (auto r = load_lines(lines, c.lines); !r) return base::fail(r.error());
+    if (auto r = load_enum(enum_lookup, c.enum_lookup); !r) return base::fail(r.error());
+    if (auto r = load_routing(routing, c); !r) return base::fail(r.error());
+    if (auto r = load_trunks(root, c); !r) return base::fail(r.error());
     if (auto r = load_dialplan(root, c); !r) return base::fail(r.error());
     return c;
   }
@@ -348,9 +357,9 @@ class Loader {
     lines.ports.clear();
     if (ports == nullptr) {
       lines.ports.push_back(PortConfig{.name = "fxs1", .kind = PortKind::fxs, .number = "201",
-                                       .country = lines.country, .auto_answer_ms = -1});
+                                       .country = lines.country, .auto_answer_ms = -1, .did = {}});
       lines.ports.push_back(PortConfig{.name = "fxs2", .kind = PortKind::fxs, .number = "202",
-                                       .country = lines.country, .auto_answer_ms = -1});
+                                       .country = lines.country, .auto_answer_ms = -1, .did = {}});
       return {};
     }
     if (ports->is_array() && ports->as_array()->empty()) {
@@ -362,7 +371,8 @@ class Loader {
     for (const toml::node& element : array) {
       const toml::table& pt = *element.as_table();
       const std::string table = "lines.port";
-      if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms"}); !r) {
+      if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did"});
+          !r) {
         return r;
       }
       PortConfig port;
@@ -400,7 +410,148 @@ class Loader {
         return r;
       }
       if (auto r = get_int(&pt, table, "auto_answer_ms", -1, 600000, port.auto_answer_ms); !r) return r;
+      bool present = false;
+      std::vector<std::pair<std::string, const toml::node*>> dids;
+      if (auto r = get_strings(&pt, table, "did", present, dids); !r) return r;
+      for (const auto& [did, node] : dids) {
+        if (!e164::E164::parse(did)) {
+          return invalid(node->source(), "lines.port.did: \"" + did + "\" is not an E.164 number (\"+12025550100\")");
+        }
+        if (!numbers.insert(did).second) {
+          return invalid(node->source(), "lines.port.did: \"" + did + "\" is used twice");
+        }
+        port.did.push_back(did);
+      }
       lines.ports.push_back(std::move(port));
+    }
+    return {};
+  }
+
+  Void load_enum(const toml::table* t, EnumConfig& e) const {
+    if (t == nullptr) return {};
+    if (auto r = check_keys(*t, "enum", {"suffixes", "servers", "timeout_ms", "max_depth", "cache_entries"}); !r) {
+      return r;
+    }
+    bool present = false;
+    std::vector<std::pair<std::string, const toml::node*>> items;
+    if (auto r = get_strings(t, "enum", "suffixes", present, items); !r) return r;
+    if (present) {
+      e.suffixes.clear();
+      for (const auto& [suffix, node] : items) {
+        if (suffix.empty() || suffix.find_first_of(" \t/@:") != std::string::npos) {
+          return invalid(node->source(), "enum.suffixes: \"" + suffix + "\" is not a domain name");
+        }
+        e.suffixes.push_back(suffix);
+      }
+    }
+    const toml::node* servers = find(t, "servers");
+    if (servers != nullptr && servers->is_array() && servers->as_array()->empty()) {
+      e.servers.clear();  // explicitly the system's resolvers
+    } else {
+      items.clear();
+      if (auto r = get_strings(t, "enum", "servers", present, items); !r) return r;
+      for (const auto& [server, node] : items) {
+        if (!valid_server(server)) {
+          return invalid(node->source(), "enum.servers: \"" + server +
+                                             "\" is not ip, ip:port or [ipv6]:port");
+        }
+        e.servers.push_back(server);
+      }
+    }
+    if (auto r = get_int(t, "enum", "timeout_ms", 50, 10000, e.timeout_ms); !r) return r;
+    if (auto r = get_int(t, "enum", "max_depth", 0, 16, e.max_depth); !r) return r;
+    return get_int(t, "enum", "cache_entries", 0, 1000000, e.cache_entries);
+  }
+
+  static bool valid_server(const std::string& s) {
+    std::string host = s;
+    std::string port;
+    if (!s.empty() && s.front() == '[') {
+      const auto close = s.find(']');
+      if (close == std::string::npos) return false;
+      host = s.substr(1, close - 1);
+      if (close + 1 < s.size()) {
+        if (s[close + 1] != ':') return false;
+        port = s.substr(close + 2);
+      }
+      unsigned char buf[16];
+      if (inet_pton(AF_INET6, host.c_str(), buf) != 1) return false;
+    } else {
+      const auto colon = s.find(':');
+      if (colon != std::string::npos) {
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+      }
+      unsigned char buf[4];
+      if (inet_pton(AF_INET, host.c_str(), buf) != 1) return false;
+    }
+    if (port.empty()) return s.find(':') == std::string::npos || s.front() == '[';
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+    const int p = std::stoi(port);
+    return p >= 1 && p <= 65535;
+  }
+
+  Void load_routing(const toml::table* t, Config& c) const {
+    RoutingConfig& r = c.routing;
+    if (t != nullptr) {
+      if (auto k = check_keys(*t, "routing", {"country", "sip_callers"}); !k) return k;
+      if (auto k = get_string(t, "routing", "country", r.country); !k) return k;
+      std::string mode = "bridge";
+      if (auto k = get_string(t, "routing", "sip_callers", mode); !k) return k;
+      if (lower(mode) == "bridge") {
+        r.sip_callers = SipCallerMode::bridge;
+      } else if (lower(mode) == "redirect") {
+        r.sip_callers = SipCallerMode::redirect;
+      } else {
+        return invalid(find(t, "sip_callers")->source(),
+                       "routing.sip_callers: \"" + mode + "\" is not \"bridge\" or \"redirect\"");
+      }
+    }
+    if (r.country.empty()) r.country = c.lines.country;
+    if (!e164::builtin_plan(r.country)) {
+      return invalid(t && find(t, "country") ? find(t, "country")->source() : toml::source_region{},
+                     "routing.country: no numbering plan for \"" + r.country + "\" (US, JP, DE, UK, FR)");
+    }
+    r.country = upper(r.country);
+    return {};
+  }
+
+  Void load_trunks(const toml::table& root, Config& c) const {
+    const toml::node* n = root.get("trunk");
+    if (n == nullptr) return {};
+    if (!n->is_array_of_tables()) return wrong_type(*n, "trunk", "an array of tables ([[trunk]])");
+    for (const toml::node& element : *n->as_array()) {
+      const toml::table& tt = *element.as_table();
+      if (auto r = check_keys(tt, "[trunk]", {"name", "uri", "number_format"}); !r) return r;
+      TrunkConfig trunk;
+      for (const char* required : {"name", "uri"}) {
+        if (tt.get(required) == nullptr) {
+          return invalid(tt.source(), std::string("[[trunk]]: missing key '") + required + "'");
+        }
+      }
+      if (auto r = get_string(&tt, "trunk", "name", trunk.name); !r) return r;
+      if (trunk.name.empty() || std::any_of(c.trunks.begin(), c.trunks.end(),
+                                            [&](const TrunkConfig& x) { return x.name == trunk.name; })) {
+        return invalid(tt.get("name")->source(), "trunk.name: \"" + trunk.name + "\" is empty or used twice");
+      }
+      if (auto r = get_string(&tt, "trunk", "uri", trunk.uri); !r) return r;
+      const bool scheme = trunk.uri.starts_with("sip:") || trunk.uri.starts_with("sips:");
+      const std::size_t colon = trunk.uri.find(':');
+      if (!scheme || trunk.uri.find('@') != std::string::npos || colon + 1 >= trunk.uri.size()) {
+        return invalid(tt.get("uri")->source(), "trunk.uri: \"" + trunk.uri +
+                                                    "\" must be sip:host[:port] or sips:..., without a user part");
+      }
+      std::string format = "e164";
+      if (auto r = get_string(&tt, "trunk", "number_format", format); !r) return r;
+      if (format == "e164") {
+        trunk.number_format = NumberFormat::e164;
+      } else if (format == "dialed") {
+        trunk.number_format = NumberFormat::dialed;
+      } else {
+        return invalid(tt.get("number_format")->source(),
+                       "trunk.number_format: \"" + format + "\" is not \"e164\" or \"dialed\"");
+      }
+      c.trunks.push_back(std::move(trunk));
     }
     return {};
   }
@@ -411,7 +562,7 @@ class Loader {
     if (n == nullptr) {
       const bool v6 = c.sip.address.find(':') != std::string::npos;
       const std::string host = v6 ? "[" + c.sip.address + "]" : c.sip.address;
-      rules.push_back({.pattern = "2XX", .target = "sip:$digits@" + host + ":" + std::to_string(c.sip.port)});
+      rules.emplace_back("2XX", "sip:$digits@" + host + ":" + std::to_string(c.sip.port));
     } else {
       if (n->is_array() && n->as_array()->empty()) {
         return invalid(n->source(), "dialplan: at least one [[dialplan]] rule is needed");
@@ -419,19 +570,35 @@ class Loader {
       if (!n->is_array_of_tables()) return wrong_type(*n, "dialplan", "an array of tables ([[dialplan]])");
       for (const toml::node& element : *n->as_array()) {
         const toml::table& rt = *element.as_table();
-        if (auto r = check_keys(rt, "[dialplan]", {"pattern", "target"}); !r) return r;
+        if (auto r = check_keys(rt, "[dialplan]", {"pattern", "target", "steps", "allow"}); !r) return r;
         route::DialRule rule;
-        for (const char* required : {"pattern", "target"}) {
-          if (rt.get(required) == nullptr) {
-            return invalid(rt.source(), std::string("[[dialplan]]: missing key '") + required + "'");
-          }
+        if (rt.get("pattern") == nullptr) return invalid(rt.source(), "[[dialplan]]: missing key 'pattern'");
+        if (rt.get("target") == nullptr && rt.get("steps") == nullptr) {
+          return invalid(rt.source(), "[[dialplan]]: needs 'target' or 'steps'");
         }
         if (auto r = get_string(&rt, "dialplan", "pattern", rule.pattern); !r) return r;
         if (auto r = get_string(&rt, "dialplan", "target", rule.target); !r) return r;
+        for (auto [key, out] : {std::pair{"steps", &rule.steps}, std::pair{"allow", &rule.allow}}) {
+          bool present = false;
+          std::vector<std::pair<std::string, const toml::node*>> items;
+          if (auto r = get_strings(&rt, "dialplan", key, present, items); !r) return r;
+          for (auto& item : items) out->push_back(item.first);
+        }
         // Check each rule alone first, to point at its line.
         if (auto one = route::DialPlan::create({rule}); !one) {
-          const bool target = one.error().is(route::DialPlanError::bad_target);
-          return invalid(rt.get(target ? "target" : "pattern")->source(), one.error().message());
+          const char* key = one.error().is(route::DialPlanError::bad_target)  ? "target"
+                            : one.error().is(route::DialPlanError::bad_step)  ? "steps"
+                            : one.error().is(route::DialPlanError::bad_allow) ? "allow"
+                                                                              : "pattern";
+          const toml::node* at = rt.get(key);
+          return invalid(at ? at->source() : rt.source(), one.error().message());
+        }
+        for (const auto& step : rule.steps) {
+          if (!step.starts_with("trunk:")) continue;
+          const std::string name = step.substr(6);
+          const bool known = std::any_of(c.trunks.begin(), c.trunks.end(),
+                                         [&](const TrunkConfig& t) { return t.name == name; });
+          if (!known) return invalid(rt.get("steps")->source(), "dialplan steps: no [[trunk]] named \"" + name + "\"");
         }
         rules.push_back(std::move(rule));
       }

@@ -64,6 +64,7 @@ struct PortConfig {
   std::string number;               // unique, digits (and + * #) only; SIP user that reaches the port
   std::string country;              // "" in TOML -> lines.country
   int auto_answer_ms = -1;          // sim driver only, -1 = never
+  std::vector<std::string> did;     // E.164 numbers ("+12025550201") that ring this port, unique
 };
 
 struct LinesConfig {
@@ -74,6 +75,31 @@ struct LinesConfig {
   std::vector<PortConfig> ports;    // at least one
 };
 
+// ENUM resolution (RFC 6116): the resolver's settings.
+struct EnumConfig {
+  std::vector<std::string> suffixes = {"e164.arpa"};  // non-empty, asked in order
+  std::vector<std::string> servers;  // "ip", "ip:port", "[v6]:port"; empty = /etc/resolv.conf
+  int timeout_ms = 1500;             // per DNS query, 50..10000
+  int max_depth = 4;                 // non-terminal NAPTR chains, 0..16
+  int cache_entries = 10000;         // 0..1000000, 0 = no cache
+};
+
+enum class SipCallerMode { bridge, redirect };
+
+struct RoutingConfig {
+  std::string country;               // numbering plan for dialed digits; "" in TOML -> lines.country
+  SipCallerMode sip_callers = SipCallerMode::bridge;  // redirect: 302 with the ENUM contacts
+};
+
+enum class NumberFormat { e164, dialed };
+
+// A SIP trunk: calls go to `uri` with the number as the user part.
+struct TrunkConfig {
+  std::string name;                  // unique, referenced by "trunk:<name>" steps
+  std::string uri;                   // "sip:host[:port][;params]", no user part
+  NumberFormat number_format = NumberFormat::e164;
+};
+
 struct Config {
   std::string source;               // file path, or "<embedded default>"
   SipConfig sip;
@@ -81,7 +107,10 @@ struct Config {
   ControlConfig control;
   LogConfig log;
   LinesConfig lines;
-  route::DialPlan dial_plan;        // from [[dialplan]] pattern/target tables
+  EnumConfig enum_lookup;
+  RoutingConfig routing;
+  std::vector<TrunkConfig> trunks;
+  route::DialPlan dial_plan;        // from [[dialplan]] tables (pattern, target/steps, allow)
 };
 
 // Parses and validates TOML text; `source_name` is used in error messages.

@@ -1,6 +1,10 @@
 #include "route/dial_plan.hpp"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <cstddef>
 #include <string>
@@ -108,18 +112,63 @@ base::Result<std::vector<Element>> compile(std::string_view pattern) {
   return out;
 }
 
-base::Result<void> check_target(std::string_view target) {
+base::Result<void> check_uri_template(std::string_view target) {
   if (!(target.starts_with("sip:") || target.starts_with("sips:"))) {
     return base::fail(DialPlanError::bad_target,
                       "dial plan target \"" + std::string(target) + "\": must start with sip: or sips:");
   }
   for (std::size_t i = target.find('$'); i != std::string_view::npos; i = target.find('$', i + 1)) {
-    if (target.substr(i, 7) != "$digits") {
+    if (target.substr(i, 7) != "$digits" && target.substr(i, 5) != "$e164") {
       return base::fail(DialPlanError::bad_target,
-                        "dial plan target \"" + std::string(target) + "\": only $digits may follow '$'");
+                        "dial plan target \"" + std::string(target) + "\": only $digits or $e164 may follow '$'");
     }
   }
   return {};
+}
+
+base::Result<Step> parse_step(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return base::fail(DialPlanError::bad_step, "dial plan step \"" + std::string(text) + "\": " + why);
+  };
+  if (text == "enum") return Step{StepKind::enum_lookup, {}, 0};
+  if (text.starts_with("trunk:")) {
+    if (text.size() == 6) return bad("trunk name is missing");
+    return Step{StepKind::trunk, std::string(text.substr(6)), 0};
+  }
+  if (text.starts_with("sip:") || text.starts_with("sips:")) {
+    if (auto ok = check_uri_template(text); !ok) return base::fail(ok.error());
+    return Step{StepKind::sip, std::string(text), 0};
+  }
+  if (text.starts_with("fxo:")) return bad("FXO ports are not available yet (they come with the analog lines work)");
+  if (text == "reject") return Step{StepKind::reject, {}, 403};
+  if (text.starts_with("reject ")) {
+    const std::string_view code = text.substr(7);
+    int status = 0;
+    for (char c : code) {
+      if (c < '0' || c > '9' || status > 1000) return bad("the code must be a number 400-699");
+      status = status * 10 + (c - '0');
+    }
+    if (code.empty() || status < 400 || status > 699) return bad("the code must be a number 400-699");
+    return Step{StepKind::reject, {}, status};
+  }
+  return bad("expected enum, trunk:<name>, sip:<uri>, sips:<uri> or reject [code]");
+}
+
+// Parses an IPv4 or IPv6 literal into `out` (network order); family or 0.
+int parse_ip(std::string_view text, unsigned char out[16]) {
+  const std::string s(text);
+  if (inet_pton(AF_INET, s.c_str(), out) == 1) return AF_INET;
+  if (inet_pton(AF_INET6, s.c_str(), out) == 1) return AF_INET6;
+  return 0;
+}
+
+bool prefix_equal(const unsigned char* a, const unsigned char* b, int bits) {
+  const int bytes = bits / 8;
+  if (std::memcmp(a, b, static_cast<std::size_t>(bytes)) != 0) return false;
+  const int rest = bits % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<unsigned char>(0xFF << (8 - rest));
+  return (a[bytes] & mask) == (b[bytes] & mask);
 }
 
 // Adds `i` and every state reachable from it without consuming a character.
@@ -173,33 +222,113 @@ RuleMatch run(const std::vector<Element>& elems, std::string_view digits) {
   return m;
 }
 
-std::string substitute(std::string_view target, std::string_view digits) {
+}  // namespace
+
+std::string substitute(std::string_view uri_template, std::string_view digits, std::string_view e164) {
   std::string out;
-  out.reserve(target.size() + digits.size());
-  constexpr std::string_view kVar = "$digits";
+  out.reserve(uri_template.size() + digits.size());
   std::size_t pos = 0;
-  for (std::size_t i = target.find(kVar); i != std::string_view::npos; i = target.find(kVar, pos)) {
-    out.append(target.substr(pos, i - pos));
-    out.append(digits);
-    pos = i + kVar.size();
+  for (std::size_t i = uri_template.find('$'); i != std::string_view::npos; i = uri_template.find('$', pos)) {
+    out.append(uri_template.substr(pos, i - pos));
+    if (uri_template.substr(i, 7) == "$digits") {
+      out.append(digits);
+      pos = i + 7;
+    } else if (uri_template.substr(i, 5) == "$e164") {
+      out.append(e164);
+      pos = i + 5;
+    } else {
+      out.push_back('$');
+      pos = i + 1;
+    }
   }
-  out.append(target.substr(pos));
+  out.append(uri_template.substr(pos));
   return out;
 }
 
-}  // namespace
-
 base::Result<DialPlan> DialPlan::create(std::vector<DialRule> rules) {
+  DialPlan plan;
   for (const DialRule& rule : rules) {
     if (auto compiled = compile(rule.pattern); !compiled) return base::fail(compiled.error());
-    if (auto ok = check_target(rule.target); !ok) return base::fail(ok.error());
+    std::vector<Step> steps;
+    if (!rule.target.empty()) {
+      if (auto ok = check_uri_template(rule.target); !ok) return base::fail(ok.error());
+      steps.push_back(Step{StepKind::sip, rule.target, 0});
+    }
+    for (const auto& text : rule.steps) {
+      auto step = parse_step(text);
+      if (!step) return base::fail(step.error());
+      steps.push_back(std::move(*step));
+    }
+    if (steps.empty()) {
+      return base::fail(DialPlanError::bad_step, "dial plan rule \"" + rule.pattern + "\": needs a target or steps");
+    }
+    std::vector<Allow> allow;
+    for (const auto& text : rule.allow.empty() ? std::vector<std::string>{"lines"} : rule.allow) {
+      Allow a;
+      if (text == "lines") {
+        a.kind = Allow::Kind::lines;
+      } else if (text == "sip") {
+        a.kind = Allow::Kind::sip;
+      } else if (text.find_first_of(".:/") != std::string::npos) {
+        a.kind = Allow::Kind::cidr;
+        const auto slash = text.find('/');
+        a.family = parse_ip(std::string_view(text).substr(0, slash), a.net);
+        const int max = a.family == AF_INET ? 32 : 128;
+        a.prefix = max;
+        if (slash != std::string::npos) {
+          const std::string bits = text.substr(slash + 1);
+          a.prefix = -1;
+          if (!bits.empty() && bits.size() <= 3 && bits.find_first_not_of("0123456789") == std::string::npos) {
+            a.prefix = std::stoi(bits);
+          }
+        }
+        if (a.family == 0 || a.prefix < 0 || a.prefix > max) {
+          return base::fail(DialPlanError::bad_allow, "dial plan allow \"" + text +
+                                                          "\": not an IP address or CIDR (\"10.0.0.0/8\", \"::1\")");
+        }
+      } else if (!text.empty()) {
+        a.kind = Allow::Kind::port;
+        a.port = text;
+      } else {
+        return base::fail(DialPlanError::bad_allow, "dial plan allow: empty entry");
+      }
+      allow.push_back(std::move(a));
+    }
+    plan.steps_.push_back(std::move(steps));
+    plan.allow_.push_back(std::move(allow));
   }
-  DialPlan plan;
   plan.rules_ = std::move(rules);
   return plan;
 }
 
-DialMatch DialPlan::match(std::string_view digits) const {
+bool DialPlan::admits(std::size_t index, const Caller& caller) const {
+  if (index >= allow_.size()) return false;
+  unsigned char addr[16] = {};
+  const int family = caller.line ? 0 : parse_ip(caller.address, addr);
+  for (const Allow& a : allow_[index]) {
+    switch (a.kind) {
+      case Allow::Kind::lines:
+        if (caller.line) return true;
+        break;
+      case Allow::Kind::port:
+        if (caller.line && caller.port == a.port) return true;
+        break;
+      case Allow::Kind::sip:
+        if (!caller.line) return true;
+        break;
+      case Allow::Kind::cidr:
+        if (family != 0 && family == a.family && prefix_equal(addr, a.net, a.prefix)) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+DialMatch DialPlan::match(std::string_view digits) const { return match_impl(digits, nullptr); }
+
+DialMatch DialPlan::match(std::string_view digits, const Caller& caller) const { return match_impl(digits, &caller); }
+
+DialMatch DialPlan::match_impl(std::string_view digits, const Caller* caller) const {
   // Patterns are a few characters and matching happens once per dialed digit
   // on the control thread: compiling again here keeps the header's layout.
   DialMatch result;
@@ -209,11 +338,20 @@ DialMatch DialPlan::match(std::string_view digits) const {
     auto elems = compile(rules_[r].pattern);
     if (!elems) continue;  // cannot happen: create() validated every pattern
     const RuleMatch m = run(*elems, digits);
+    if (caller && !admits(r, *caller)) {
+      result.denied = result.denied || m.matched;
+      continue;
+    }
     any_extendable = any_extendable || m.extendable;
     if (m.matched && !first_match_found) {
       first_match_found = true;
       result.rule = r;
-      result.target = substitute(rules_[r].target, digits);
+      for (const Step& step : steps_[r]) {
+        if (step.kind == StepKind::sip) {
+          result.target = substitute(step.arg, digits, "");
+          break;
+        }
+      }
     }
   }
   if (first_match_found) {

@@ -13,6 +13,10 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/url.h>
+#include <sofia-sip/msg_addr.h>
+#include <netdb.h>
+
+#include <algorithm>
 
 #include "sipline/base/c_ptr.hpp"
 #include "sipline/base/log.hpp"
@@ -213,14 +217,24 @@ struct SipStack::Impl {
     LogContext ctx({.call_id = info.call_id, .line = {}});
     if (sip && sip->sip_request && sip->sip_request->rq_url->url_user)
       info.request_user = sip->sip_request->rq_url->url_user;
+    if (sip && sip->sip_request) info.request_uri = url_string(sip->sip_request->rq_url);
+    if (msg_t* msg = nua_current_request(nua)) {
+      const su_addrinfo_t* ai = msg_addrinfo(msg);
+      char host[64] = "";
+      if (ai && ai->ai_addr &&
+          getnameinfo(ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen), host, sizeof host, nullptr, 0,
+                      NI_NUMERICHOST) == 0) {
+        info.source_address = host;
+      }
+    }
     if (sip && sip->sip_from) {
       info.from_uri = url_string(sip->sip_from->a_url);
       if (sip->sip_from->a_display) info.from_display = sip->sip_from->a_display;
     }
     if (sip && sip->sip_content_type && sip->sip_content_type->c_type) info.content_type = sip->sip_content_type->c_type;
     info.body = payload_of(sip);
-    log::info(Sub::sip, "event=invite_received from={} to_user={} body_bytes={}", info.from_uri, info.request_user,
-              info.body.size());
+    log::info(Sub::sip, "event=invite_received from={} source={} request_uri={} body_bytes={}", info.from_uri,
+              info.source_address, info.request_uri, info.body.size());
     if (shut_down || on_shutdown) {
       nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
       nua_handle_destroy(nh);
@@ -267,6 +281,20 @@ void SipSession::reject(int status) {
   LogContext ctx({.call_id = call_id_, .line = {}});
   log::info(Sub::sip, "event=reject status={} phrase=\"{}\"", status, status_phrase(status));
   nua_respond(nh_, status, status_phrase(status), TAG_END());
+}
+
+void SipSession::redirect(const std::vector<std::string>& contacts) {
+  if (ended_ || answered_ || contacts.empty()) return;
+  ended_ = true;
+  std::string header;
+  for (std::size_t i = 0; i < contacts.size(); ++i) {
+    const int q = std::max(1, 10 - static_cast<int>(i));  // 1.0, 0.9, ... 0.1
+    if (!header.empty()) header += ", ";
+    header += "<" + contacts[i] + ">;q=" + (q == 10 ? std::string("1.0") : "0." + std::to_string(q));
+  }
+  LogContext ctx({.call_id = call_id_, .line = {}});
+  log::info(Sub::sip, "event=redirect contacts=\"{}\"", header);
+  nua_respond(nh_, SIP_302_MOVED_TEMPORARILY, SIPTAG_CONTACT_STR(header.c_str()), TAG_END());
 }
 
 void SipSession::hangup() {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sipline/base/result.hpp"
 
@@ -35,6 +36,8 @@ struct SipStackConfig {
 struct InviteInfo {
   std::string call_id;
   std::string request_user;    // user part of the Request-URI
+  std::string request_uri;     // the whole Request-URI ("sip:201@host", "tel:+12025550201")
+  std::string source_address;  // IP the INVITE came from ("127.0.0.1"), "" if unknown
   std::string from_uri;        // "sip:alice@host"
   std::string from_display;
   std::string content_type;    // "" when there is no body
@@ -81,6 +84,9 @@ class SipSession {
   // the standard one for the code (nua_respond() keeps the phrase pointer
   // until the response is sent, so it must be a static string).
   void reject(int status);
+  // Incoming, before answering: 302 Moved Temporarily with these Contacts, the
+  // first preferred (q from 1.0 down, RFC 3261 §20.10).
+  void redirect(const std::vector<std::string>& contacts);
   // Answers a re-INVITE with 200 and our SDP.
   void answer_reinvite(const std::string& sdp);
   // Refuses a re-INVITE (e.g. 488); the dialog and its media stay as they were.

@@ -142,7 +142,7 @@ TEST_F(GatewayTest, SipInviteToAnUnknownNumberGets404) {
   SipUdpPeer peer;
   ASSERT_TRUE(peer.ok());
   InviteSpec invite;
-  invite.user = "299";
+  invite.user = "399";
   invite.remote_port = gw.sip_port();
   invite.local_port = peer.port();
   invite.body = pcmu_offer(static_cast<std::uint16_t>(peer.port() + 2));

@@ -25,6 +25,16 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 std::string quoted(const std::string& s) { return Json(s).dump(); }
 
+// ["a", "b"] as a TOML array of basic strings.
+std::string quoted_array(const std::vector<std::string>& items, std::uint16_t sip_port) {
+  std::string out = "[";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ", ";
+    out += quoted(replace_all(item, "{sip_port}", std::to_string(sip_port)));
+  }
+  return out + "]";
+}
+
 std::vector<std::string> split_words(const std::string& s) {
   std::istringstream in(s);
   std::vector<std::string> words;
@@ -60,11 +70,17 @@ std::string GatewayUnderTest::render_config(const GatewayOptions& options) const
     << "\ninterdigit_timeout_ms = " << options.interdigit_timeout_ms << "\n\n";
   for (const auto& p : options.phones) {
     c << "[[lines.port]]\nname = " << quoted(p.name) << "\nkind = \"fxs\"\nnumber = " << quoted(p.number)
-      << "\nauto_answer_ms = " << p.auto_answer_ms << "\n\n";
+      << "\nauto_answer_ms = " << p.auto_answer_ms << "\n";
+    if (!p.did.empty()) c << "did = " << quoted_array(p.did, sip_port_) << "\n";
+    c << "\n";
   }
   for (const auto& r : options.dial_plan) {
-    c << "[[dialplan]]\npattern = " << quoted(r.pattern)
-      << "\ntarget = " << quoted(replace_all(r.target, "{sip_port}", std::to_string(sip_port_))) << "\n\n";
+    c << "[[dialplan]]\npattern = " << quoted(r.pattern) << "\n";
+    if (!r.target.empty())
+      c << "target = " << quoted(replace_all(r.target, "{sip_port}", std::to_string(sip_port_))) << "\n";
+    if (!r.steps.empty()) c << "steps = " << quoted_array(r.steps, sip_port_) << "\n";
+    if (!r.allow.empty()) c << "allow = " << quoted_array(r.allow, sip_port_) << "\n";
+    c << "\n";
   }
   c << options.extra_toml;
   return c.str();

@@ -32,11 +32,17 @@ struct PhoneSpec {
   std::string name;
   std::string number;
   int auto_answer_ms = -1;
+  std::vector<std::string> did = {};  // E.164 numbers that ring the port; `did = [...]` when non-empty
 };
 
+// One [[dialplan]] table. `target` (when non-empty) is the old single-target
+// form; `steps` and `allow` are written as TOML arrays when non-empty. In all
+// three, "{sip_port}" is replaced by the gateway's own SIP port.
 struct DialRule {
   std::string pattern;
-  std::string target;  // "{sip_port}" is replaced by the gateway's own SIP port
+  std::string target;                    // "" = no `target` key
+  std::vector<std::string> steps = {};   // "enum", "trunk:<name>", "sip:...", "reject <code>"
+  std::vector<std::string> allow = {};   // "lines", a port name, "sip", CIDRs
 };
 
 struct GatewayOptions {

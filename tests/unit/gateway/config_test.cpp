@@ -206,7 +206,7 @@ TEST(Config, BadDialPlanRulePointsAtItsLine) {
                          "[[dialplan]]\npattern = \"[5-\"\ntarget = \"sip:$digits@h\"\n",
                          5, "\"[5-\"");
   expect_invalid_at_line("[[dialplan]]\npattern = \"2XX\"\ntarget = \"tel:$digits\"\n", 3, "sip:");
-  expect_invalid_at_line("[[dialplan]]\npattern = \"2XX\"\n", 1, "missing key 'target'");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"2XX\"\n", 1, "needs 'target' or 'steps'");
 }
 
 TEST(Config, LoadsAFileAndReportsAMissingOne) {

@@ -23,6 +23,14 @@ enum class EnumError {
   no_match,             // the ERE does not match the AUS
   bad_uri,              // the rewrite gives no usable URI for the service
   invalid_record,       // RFC 3403 §4.1: both regexp and replacement, or neither
+  bad_message,          // DNS message header/sections do not parse, or it is not a response
+  question_mismatch,    // the response answers another question (id is c-ares' job)
+  cname_loop,           // CNAME chain loops or is longer than kMaxCnameChain
+  timeout,              // the DNS server did not answer in time
+  server_failure,       // SERVFAIL, REFUSED or another error RCODE
+  not_found,            // NXDOMAIN, or no NAPTR records (NODATA), at every suffix
+  too_deep,             // non-terminal rules nested deeper than the configured limit
+  resolver,             // c-ares could not be set up or the query could not be sent
 };
 
 }  // namespace sipline::e164

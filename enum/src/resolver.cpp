@@ -36,6 +36,10 @@ namespace log = base::log;
 
 using Micros = std::chrono::microseconds;
 
+// A hostile zone can fan out (64 non-terminal rules per domain, several
+// levels): no lookup asks more than this many questions in all.
+constexpr std::size_t kMaxQueriesPerLookup = 16;
+
 // Which failure says most about a lookup that found nothing.
 int severity(const base::Error& e) {
   if (e.is(EnumError::timeout)) return 4;
@@ -119,7 +123,9 @@ class AresResolver final : public EnumResolver {
     // with two tries. Our own deadline (timeout_ms) still bounds the query.
     opts.timeout = std::max(1, config_.timeout_ms / 3);
     opts.tries = 2;
-    opts.flags = ARES_FLAG_EDNS;  // NAPTR sets are often larger than 512 octets
+    // EDNS: NAPTR sets are often larger than 512 octets. STAYOPEN: one UDP
+    // socket for all queries instead of one per query (half the cost).
+    opts.flags = ARES_FLAG_EDNS | ARES_FLAG_STAYOPEN;
     mask |= ARES_OPT_EDNSPSZ;
     opts.ednspsz = 1232;
     const int rc = ares_init_options(&channel_, &opts, mask);
@@ -249,6 +255,11 @@ class AresResolver final : public EnumResolver {
                                                                std::to_string(config_.max_depth) + " at " + n.domain));
           continue;
         }
+        if (l.result.queries.size() >= kMaxQueriesPerLookup) {
+          note_failure(l, base::Error(EnumError::too_deep, "more than " + std::to_string(kMaxQueriesPerLookup) +
+                                                               " NAPTR queries for one number"));
+          continue;
+        }
         if (l.visited.count(cache_key(n.domain))) {
           note_failure(l, base::Error(EnumError::too_deep, "non-terminal NAPTR loop back to " + n.domain));
           continue;
@@ -345,6 +356,10 @@ class AresResolver final : public EnumResolver {
       auto parsed = parse_naptr_response({abuf, static_cast<std::size_t>(alen)}, w.domain);
       if (!parsed) {
         a.error = parsed.error();
+      } else if (parsed->truncated) {
+        // c-ares retries truncated answers over TCP; one that is still
+        // truncated is incomplete and must not be cached as the whole set.
+        a.error = base::Error(EnumError::server_failure, "truncated DNS answer for " + w.domain);
       } else if (parsed->rcode == static_cast<std::uint8_t>(Rcode::nxdomain)) {
         a.error = base::Error(EnumError::not_found, "NXDOMAIN " + w.domain);
         if (parsed->negative_ttl) cache_.put_negative(w.key, true, std::chrono::seconds(*parsed->negative_ttl));

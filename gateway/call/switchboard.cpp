@@ -189,6 +189,10 @@ class Switchboard::Call final : public sip::SessionHandler {
   bool send_next_invite() {
     while (next_target_ < targets_.size()) {
       remote_ = targets_[next_target_++];
+      // Nothing of a failed attempt (early media, its codec) carries over.
+      negotiated_.reset();
+      connected_media_ = false;
+      codec_.clear();
       offer_ = sip::make_offer(next_local_media());
       const auto& port = board_.config_.lines.ports[line_];
       auto session = board_.sip_->invite({.to = remote_,

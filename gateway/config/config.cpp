@@ -463,30 +463,34 @@ class Loader {
     return get_int(t, "enum", "cache_entries", 0, 1000000, e.cache_entries);
   }
 
+  // "ip", "ip:port" (IPv4), "ipv6" or "[ipv6]:port".
   static bool valid_server(const std::string& s) {
+    unsigned char buf[16];
+    if (inet_pton(AF_INET6, s.c_str(), buf) == 1) return true;  // bare IPv6
     std::string host = s;
     std::string port;
+    bool has_port = false;
     if (!s.empty() && s.front() == '[') {
       const auto close = s.find(']');
       if (close == std::string::npos) return false;
       host = s.substr(1, close - 1);
       if (close + 1 < s.size()) {
         if (s[close + 1] != ':') return false;
+        has_port = true;
         port = s.substr(close + 2);
       }
-      unsigned char buf[16];
       if (inet_pton(AF_INET6, host.c_str(), buf) != 1) return false;
     } else {
       const auto colon = s.find(':');
       if (colon != std::string::npos) {
         host = s.substr(0, colon);
+        has_port = true;
         port = s.substr(colon + 1);
       }
-      unsigned char buf[4];
       if (inet_pton(AF_INET, host.c_str(), buf) != 1) return false;
     }
-    if (port.empty()) return s.find(':') == std::string::npos || s.front() == '[';
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+    if (!has_port) return true;
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
     const int p = std::stoi(port);
     return p >= 1 && p <= 65535;
   }

@@ -112,15 +112,16 @@ base::Result<std::vector<Element>> compile(std::string_view pattern) {
   return out;
 }
 
-base::Result<void> check_uri_template(std::string_view target) {
+// A target (`what` "target", code bad_target) or a sip step ("step", bad_step).
+base::Result<void> check_uri_template(std::string_view target, const char* what = "target",
+                                      DialPlanError code = DialPlanError::bad_target) {
+  const std::string head = std::string("dial plan ") + what + " \"" + std::string(target) + "\": ";
   if (!(target.starts_with("sip:") || target.starts_with("sips:"))) {
-    return base::fail(DialPlanError::bad_target,
-                      "dial plan target \"" + std::string(target) + "\": must start with sip: or sips:");
+    return base::fail(code, head + "must start with sip: or sips:");
   }
   for (std::size_t i = target.find('$'); i != std::string_view::npos; i = target.find('$', i + 1)) {
     if (target.substr(i, 7) != "$digits" && target.substr(i, 5) != "$e164") {
-      return base::fail(DialPlanError::bad_target,
-                        "dial plan target \"" + std::string(target) + "\": only $digits or $e164 may follow '$'");
+      return base::fail(code, head + "only $digits or $e164 may follow '$'");
     }
   }
   return {};
@@ -136,7 +137,7 @@ base::Result<Step> parse_step(std::string_view text) {
     return Step{StepKind::trunk, std::string(text.substr(6)), 0};
   }
   if (text.starts_with("sip:") || text.starts_with("sips:")) {
-    if (auto ok = check_uri_template(text); !ok) return base::fail(ok.error());
+    if (auto ok = check_uri_template(text, "step", DialPlanError::bad_step); !ok) return base::fail(ok.error());
     return Step{StepKind::sip, std::string(text), 0};
   }
   if (text.starts_with("fxo:")) return bad("FXO ports are not available yet (they come with the analog lines work)");

@@ -22,6 +22,19 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// '#' is not allowed unescaped in a SIP URI user part (RFC 3261 §25.1).
+std::string escape_user(std::string_view digits) {
+  std::string out;
+  for (char c : digits) {
+    if (c == '#') {
+      out += "%23";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string strip_separators(std::string_view s) {
   std::string out;
   for (char c : s)
@@ -107,6 +120,7 @@ base::Result<CalledNumber> called_from_request_uri(std::string_view uri) {
   const bool phone = parts->params.find(";user=phone") != std::string::npos || parts->user.front() == '+';
   if (phone) {
     const std::string digits = strip_separators(parts->user);
+    if (digits.empty()) return base::fail(RouteError::bad_uri, "Request-URI user has no digits");
     n.dialed = digits;
     if (digits.front() == '+') {
       if (auto e = e164::E164::parse(digits)) n.e164 = *e;
@@ -123,6 +137,7 @@ struct Router::Pending {
   RouteCallback callback;
   RouteResult result;
   std::size_t rule = 0;
+  std::vector<Step> steps;  // the rule's steps when routing began
   std::size_t step = 0;
   e164::LookupId lookup = 0;
   bool enum_failed = false;  // a lookup failed (not: found nothing)
@@ -133,7 +148,8 @@ Router::Router(const config::Config& config, e164::EnumResolver* resolver, GMain
       resolver_(resolver),
       context_(context ? context : g_main_context_default()),
       plan_(config.dial_plan),
-      numbering_(*e164::builtin_plan(config.routing.country)) {}
+      // The loader refuses countries without a plan; US is only a fallback.
+      numbering_(e164::builtin_plan(config.routing.country).value_or(*e164::builtin_plan("US"))) {}
 
 Router::~Router() {
   if (idle_ != nullptr) {
@@ -142,6 +158,30 @@ Router::~Router() {
   }
   for (auto& [id, p] : pending_)
     if (p->lookup && resolver_) resolver_->cancel(p->lookup);
+}
+
+// This gateway's own URI for a port: what a line target is called.
+std::string Router::line_uri(std::size_t line) const {
+  const std::string& a = config_.sip.address;
+  const std::string host = a.find(':') != std::string::npos ? "[" + a + "]" : a;
+  return "sip:" + config_.lines.ports[line].number + "@" + host + ":" + std::to_string(config_.sip.port);
+}
+
+// Why an ENUM SIP URI must not be called (or put in a 302), if it must not:
+// only sip:/sips: URIs without headers, maddr or characters that would break a
+// header are used; one naming this gateway but none of its ports would loop.
+std::optional<std::string> Router::unusable_enum_uri(std::string_view uri) const {
+  const std::string l = lower(uri);
+  if (!l.starts_with("sip:") && !l.starts_with("sips:")) return "not a sip: or sips: URI";
+  if (uri.find_first_of("<>\",?\\ \t\r\n") != std::string_view::npos) return "headers or characters not allowed in a URI";
+  if (l.find(";maddr=") != std::string::npos) return "maddr is not accepted from DNS";
+  auto parts = split_sip_uri(uri);
+  if (!parts) return "malformed URI";
+  const int port = parts->port != 0 ? parts->port : (l.starts_with("sips:") ? 5061 : 5060);
+  if (lower(parts->host) == lower(config_.sip.address) && port == config_.sip.port) {
+    return "names this gateway but none of its ports";
+  }
+  return std::nullopt;
 }
 
 std::optional<e164::E164> Router::to_e164(const CalledNumber& number) const {
@@ -171,7 +211,8 @@ std::optional<std::size_t> Router::local_line_for_uri(std::string_view uri) cons
   }
   auto parts = split_sip_uri(uri);
   if (!parts) return std::nullopt;
-  const int port = parts->port == 0 ? 5060 : parts->port;
+  const bool sips = lower(uri.substr(0, 5)) == "sips:";
+  const int port = parts->port != 0 ? parts->port : (sips ? 5061 : 5060);
   if (lower(parts->host) != lower(config_.sip.address) || port != config_.sip.port) return std::nullopt;
   auto n = called_from_request_uri(uri);
   if (!n) return std::nullopt;
@@ -179,7 +220,7 @@ std::optional<std::size_t> Router::local_line_for_uri(std::string_view uri) cons
 }
 
 std::string Router::trunk_uri(const config::TrunkConfig& trunk, const CalledNumber& number) const {
-  std::string user = number.dialed;
+  std::string user = escape_user(number.dialed);
   if (trunk.number_format == config::NumberFormat::e164) {
     if (auto e = to_e164(number)) user = e->str();
   }
@@ -191,6 +232,7 @@ RouteId Router::route(const CalledNumber& number, const Caller& caller, RouteCal
   const RouteId id = next_id_++;
   auto p = std::make_unique<Pending>();
   p->number = number;
+  // The steps are copied: a reload while ENUM works must not change them.
   p->caller = caller;
   p->callback = std::move(callback);
   const DialMatch m = plan_.match(number.dialed, caller);
@@ -198,6 +240,7 @@ RouteId Router::route(const CalledNumber& number, const Caller& caller, RouteCal
   pending_.emplace(id, std::move(p));
   if (m.kind == MatchKind::complete || m.kind == MatchKind::ambiguous) {
     ref.rule = m.rule;
+    ref.steps = plan_.steps(m.rule);
     ref.result.matched = true;
     ref.result.rule = plan_.rules()[m.rule].pattern;
     run_steps(id);
@@ -220,9 +263,8 @@ void Router::run_steps(RouteId id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   Pending& p = *it->second;
-  const std::vector<Step>& steps = plan_.steps(p.rule);
-  while (p.step < steps.size()) {
-    const Step& step = steps[p.step++];
+  while (p.step < p.steps.size()) {
+    const Step step = p.steps[p.step++];
     switch (step.kind) {
       case StepKind::reject:
         p.result.targets.push_back({.kind = RouteTarget::Kind::reject, .uri = {}, .line = 0, .status = step.status,
@@ -232,14 +274,19 @@ void Router::run_steps(RouteId id) {
       case StepKind::sip: {
         const auto e = to_e164(p.number);
         p.result.targets.push_back({.kind = RouteTarget::Kind::sip,
-                                    .uri = substitute(step.arg, p.number.dialed, e ? e->str() : p.number.dialed),
+                                    .uri = substitute(step.arg, escape_user(p.number.dialed),
+                                                      e ? e->str() : escape_user(p.number.dialed)),
                                     .line = 0, .status = 0, .step = "sip"});
         break;
       }
       case StepKind::trunk: {
         auto trunk = std::find_if(config_.trunks.begin(), config_.trunks.end(),
                                   [&](const config::TrunkConfig& t) { return t.name == step.arg; });
-        if (trunk == config_.trunks.end()) break;  // the loader checked the names; a reload may race
+        if (trunk == config_.trunks.end()) {
+          // A reloaded dial plan may name a trunk added after start; trunks are read at start only.
+          log::warn(Sub::route, "event=step_skipped step=trunk:{} why=\"no such trunk since start\"", step.arg);
+          break;
+        }
         p.result.targets.push_back({.kind = RouteTarget::Kind::sip, .uri = trunk_uri(*trunk, p.number), .line = 0,
                                     .status = 0, .step = "trunk:" + trunk->name});
         break;
@@ -266,10 +313,12 @@ void Router::run_steps(RouteId id) {
           for (const auto& t : r.targets) {
             if (used == kMaxEnumTargets) break;
             if (auto line = local_line_for_uri(t.uri)) {
-              q.result.targets.push_back({.kind = RouteTarget::Kind::line, .uri = t.uri, .line = *line, .status = 0,
-                                          .step = "enum"});
+              q.result.targets.push_back({.kind = RouteTarget::Kind::line, .uri = line_uri(*line), .line = *line,
+                                          .status = 0, .step = "enum"});
               ++used;
-            } else if (t.uri.starts_with("sip:") || t.uri.starts_with("sips:")) {
+            } else if (auto why = unusable_enum_uri(t.uri)) {
+              log::info(Sub::route, "event=enum_target_refused uri=\"{}\" why=\"{}\"", t.uri, *why);
+            } else {
               q.result.targets.push_back({.kind = RouteTarget::Kind::sip, .uri = t.uri, .line = 0, .status = 0,
                                           .step = "enum"});
               ++used;

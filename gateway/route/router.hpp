@@ -14,8 +14,14 @@
 // Numbers are normalised to E.164 with the numbering plan of routing.country
 // (national and international prefixes); a number that does not normalise
 // skips the enum step.
+// ENUM SIP URIs with headers ('?'), maddr, or characters that would break a
+// header are refused, and so is one naming this gateway but none of its ports
+// (it would loop). '#' in a number becomes %23 in URI user parts.
+// A route keeps the steps of its rule as they were when it began (a reload
+// meanwhile does not change them).
 // Thread: control. The callback of route() runs on the control loop, never
-// inside route() itself, unless the route is cancelled first.
+// inside route() itself, unless the route is cancelled first. A callback must
+// not destroy the Router.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,7 +59,7 @@ base::Result<CalledNumber> called_from_request_uri(std::string_view uri);
 struct RouteTarget {
   enum class Kind { sip, line, reject };
   Kind kind = Kind::sip;
-  std::string uri;          // sip: the URI to call; line: the URI that named it
+  std::string uri;          // sip: the URI to call; line: this gateway's URI for the port
   std::size_t line = 0;     // line: the port index
   int status = 0;           // reject: the SIP status
   std::string step;         // "enum", "trunk:carrier", "sip", "reject": for logs
@@ -95,6 +101,8 @@ class Router {
   void run_steps(RouteId id);
   void finish(RouteId id);
   std::optional<e164::E164> to_e164(const CalledNumber& number) const;
+  std::string line_uri(std::size_t line) const;
+  std::optional<std::string> unusable_enum_uri(std::string_view uri) const;
   std::string trunk_uri(const config::TrunkConfig& trunk, const CalledNumber& number) const;
 
   const config::Config& config_;

@@ -224,5 +224,254 @@ TEST(Config, LoadsAFileAndReportsAMissingOne) {
   EXPECT_NE(missing.error().message().find("/nonexistent/sipline.toml"), std::string::npos);
 }
 
+
+// --- [enum] -----------------------------------------------------------------
+
+TEST(ConfigEnum, DefaultsWithoutTheSection) {
+  auto c = parse_config("", "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->enum_lookup.suffixes, (std::vector<std::string>{"e164.arpa"}));
+  EXPECT_TRUE(c->enum_lookup.servers.empty());
+  EXPECT_EQ(c->enum_lookup.timeout_ms, 1500);
+  EXPECT_EQ(c->enum_lookup.max_depth, 4);
+  EXPECT_EQ(c->enum_lookup.cache_entries, 10000);
+  EXPECT_EQ(c->routing.country, "US");
+  EXPECT_EQ(c->routing.sip_callers, SipCallerMode::bridge);
+  EXPECT_TRUE(c->trunks.empty());
+  for (const auto& port : c->lines.ports) EXPECT_TRUE(port.did.empty());
+}
+
+TEST(ConfigEnum, ReadsSuffixesServersAndLimits) {
+  auto c = parse_config(R"([enum]
+suffixes = ["e164.sipline.test", "e164.arpa."]
+servers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.53", "[2001:db8::53]"]
+timeout_ms = 50
+max_depth = 0
+cache_entries = 0
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->enum_lookup.suffixes, (std::vector<std::string>{"e164.sipline.test", "e164.arpa."}));
+  EXPECT_EQ(c->enum_lookup.servers,
+            (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53", "192.0.2.53", "[2001:db8::53]"}));
+  EXPECT_EQ(c->enum_lookup.timeout_ms, 50);
+  EXPECT_EQ(c->enum_lookup.max_depth, 0);
+  EXPECT_EQ(c->enum_lookup.cache_entries, 0);
+
+  auto top = parse_config("[enum]\ntimeout_ms = 10000\nmax_depth = 16\ncache_entries = 1000000\nservers = []\n", "t.toml");
+  ASSERT_TRUE(top) << top.error().message();
+  EXPECT_EQ(top->enum_lookup.timeout_ms, 10000);
+  EXPECT_TRUE(top->enum_lookup.servers.empty());
+}
+
+TEST(ConfigEnum, BadServersAreErrorsAtTheirLine) {
+  for (const char* server : {"localhost", "dns.example:53", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+                             "127.0.0.1:5x", "[::1", "[::1]53", "[::1]:", "[127.0.0.1]:53", "", "1.2.3:53"}) {
+    expect_invalid_at_line(std::string("[enum]\ntimeout_ms = 100\nservers = [\n  \"") + server + "\"]\n", 4,
+                           std::string("enum.servers: \"") + server + "\"");
+  }
+  expect_invalid_at_line("[enum]\nservers = \"127.0.0.1\"\n", 2, "array");
+  // A bare IPv6 literal is a server on port 53 ("::1:53" is the address ::1:53).
+  EXPECT_TRUE(parse_config("[enum]\nservers = [\"::1\", \"::1:53\", \"[::1]:5353\"]\n", "test.toml"));
+}
+
+TEST(ConfigEnum, BadSuffixesAndRangesAreErrors) {
+  expect_invalid_at_line("[enum]\nsuffixes = [\"e164.arpa\", \"bad suffix\"]\n", 2, "\"bad suffix\" is not a domain name");
+  expect_invalid_at_line("[enum]\nsuffixes = [\"\"]\n", 2, "not a domain name");
+  expect_invalid_at_line("[enum]\nsuffixes = [\"http://e164.arpa\"]\n", 2, "not a domain name");
+  expect_invalid_at_line("[enum]\nsuffixes = []\n", 2, "must not be empty");
+  expect_invalid_at_line("[enum]\ntimeout_ms = 49\n", 2, "out of range");
+  expect_invalid_at_line("[enum]\ntimeout_ms = 10001\n", 2, "out of range");
+  expect_invalid_at_line("[enum]\nmax_depth = 17\n", 2, "out of range");
+  expect_invalid_at_line("[enum]\nmax_depth = -1\n", 2, "out of range");
+  expect_invalid_at_line("[enum]\ncache_entries = -1\n", 2, "out of range");
+  expect_invalid_at_line("[enum]\ncache_entries = 1000001\n", 2, "out of range");
+  expect_invalid_at_line("[enum]\ntimeout = 100\n", 2, "'timeout'");
+}
+
+// --- [routing] --------------------------------------------------------------
+
+TEST(ConfigRouting, CountryDefaultsToLinesCountryAndIsUpperCase) {
+  auto jp = parse_config("[lines]\ncountry = \"jp\"\n", "t.toml");
+  ASSERT_TRUE(jp) << jp.error().message();
+  EXPECT_EQ(jp->routing.country, "JP");
+
+  auto empty = parse_config("[lines]\ncountry = \"DE\"\n[routing]\ncountry = \"\"\n", "t.toml");
+  ASSERT_TRUE(empty) << empty.error().message();
+  EXPECT_EQ(empty->routing.country, "DE");
+
+  auto own = parse_config("[lines]\ncountry = \"US\"\n[routing]\ncountry = \"fr\"\n", "t.toml");
+  ASSERT_TRUE(own) << own.error().message();
+  EXPECT_EQ(own->routing.country, "FR");
+  EXPECT_EQ(own->lines.country, "US");
+}
+
+TEST(ConfigRouting, BadCountryIsAnError) {
+  expect_invalid_at_line("[routing]\nsip_callers = \"bridge\"\ncountry = \"XX\"\n", 3, "routing.country");
+  expect_invalid_at_line("[routing]\ncountry = \"XX\"\n", 2, "\"XX\"");
+  expect_invalid_at_line("[routing]\ncountry = 1\n", 2, "a string");
+}
+
+TEST(ConfigRouting, SipCallersBridgeOrRedirect) {
+  auto redirect = parse_config("[routing]\nsip_callers = \"redirect\"\n", "t.toml");
+  ASSERT_TRUE(redirect) << redirect.error().message();
+  EXPECT_EQ(redirect->routing.sip_callers, SipCallerMode::redirect);
+  auto bridge = parse_config("[routing]\nsip_callers = \"Bridge\"\n", "t.toml");
+  ASSERT_TRUE(bridge) << bridge.error().message();
+  EXPECT_EQ(bridge->routing.sip_callers, SipCallerMode::bridge);
+  expect_invalid_at_line("[routing]\ncountry = \"US\"\nsip_callers = \"proxy\"\n", 3,
+                         "routing.sip_callers: \"proxy\" is not \"bridge\" or \"redirect\"");
+  expect_invalid_at_line("[routing]\nmode = \"bridge\"\n", 2, "'mode'");
+}
+
+// --- [[trunk]] --------------------------------------------------------------
+
+TEST(ConfigTrunk, ReadsTrunksInOrder) {
+  auto c = parse_config(R"([[trunk]]
+name = "carrier"
+uri = "sip:203.0.113.5:5060;transport=tcp"
+[[trunk]]
+name = "backup"
+uri = "sips:sbc.example"
+number_format = "dialed"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->trunks.size(), 2u);
+  EXPECT_EQ(c->trunks[0].name, "carrier");
+  EXPECT_EQ(c->trunks[0].uri, "sip:203.0.113.5:5060;transport=tcp");
+  EXPECT_EQ(c->trunks[0].number_format, NumberFormat::e164);  // the default
+  EXPECT_EQ(c->trunks[1].name, "backup");
+  EXPECT_EQ(c->trunks[1].uri, "sips:sbc.example");
+  EXPECT_EQ(c->trunks[1].number_format, NumberFormat::dialed);
+}
+
+TEST(ConfigTrunk, MissingKeysDuplicatesAndBadUrisAreErrors) {
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\n", 1, "missing key 'uri'");
+  expect_invalid_at_line("\n[[trunk]]\nuri = \"sip:h\"\n", 2, "missing key 'name'");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"sip:h1\"\n[[trunk]]\nname = \"a\"\nuri = \"sip:h2\"\n", 5,
+                         "\"a\" is empty or used twice");
+  expect_invalid_at_line("[[trunk]]\nname = \"\"\nuri = \"sip:h\"\n", 2, "empty");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"sip:+12025550150@h\"\n", 3, "without a user part");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"sip:user@h:5060\"\n", 3, "without a user part");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"tel:+12025550150\"\n", 3, "trunk.uri");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"sip:\"\n", 3, "trunk.uri");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"h.example\"\n", 3, "trunk.uri");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"sip:h\"\nnumber_format = \"national\"\n", 4,
+                         "trunk.number_format: \"national\"");
+  expect_invalid_at_line("[[trunk]]\nname = \"a\"\nuri = \"sip:h\"\nproxy = \"x\"\n", 4, "'proxy'");
+  expect_invalid_at_line("[trunk]\nname = \"a\"\n", 1, "array of tables");
+}
+
+// --- lines.port.did ---------------------------------------------------------
+
+TEST(ConfigDid, ReadsDidsOfEachPort) {
+  auto c = parse_config(R"([[lines.port]]
+name = "a"
+number = "201"
+did = ["+12025550201", "+12025550211"]
+[[lines.port]]
+name = "b"
+number = "202"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->lines.ports[0].did, (std::vector<std::string>{"+12025550201", "+12025550211"}));
+  EXPECT_TRUE(c->lines.ports[1].did.empty());
+}
+
+TEST(ConfigDid, NotE164AndDuplicatesAreErrors) {
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = [\"2025550201\"]\n", 4,
+                         "lines.port.did: \"2025550201\" is not an E.164 number");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = [\"+1-202-555-0201\"]\n", 4,
+                         "not an E.164 number");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = [\"+0123\"]\n", 4,
+                         "not an E.164 number");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = [\"+1234567890123456\"]\n", 4,
+                         "not an E.164 number");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = [\"+12025550201\", \"+12025550201\"]\n",
+                         4, "\"+12025550201\" is used twice");
+  expect_invalid_at_line(R"([[lines.port]]
+name = "a"
+number = "201"
+did = ["+12025550201"]
+[[lines.port]]
+name = "b"
+number = "202"
+did = ["+12025550201"]
+)",
+                         8, "used twice");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = []\n", 4, "must not be empty");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"201\"\ndid = \"+12025550201\"\n", 4, "array");
+}
+
+// --- [[dialplan]] steps and allow -------------------------------------------
+
+TEST(ConfigDialPlan, ReadsStepsAndAllow) {
+  auto c = parse_config(R"([[dialplan]]
+pattern = "1NXXNXXXXXX"
+steps = ["enum", "trunk:carrier", "reject 480"]
+allow = ["lines", "sip", "127.0.0.0/8"]
+[[dialplan]]
+pattern = "2XX"
+target = "sip:$digits@127.0.0.1"
+[[trunk]]
+name = "carrier"
+uri = "sip:203.0.113.5"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->dial_plan.rules().size(), 2u);
+  EXPECT_EQ(c->dial_plan.rules()[0].steps, (std::vector<std::string>{"enum", "trunk:carrier", "reject 480"}));
+  EXPECT_EQ(c->dial_plan.rules()[0].allow, (std::vector<std::string>{"lines", "sip", "127.0.0.0/8"}));
+  const auto& steps = c->dial_plan.steps(0);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].kind, route::StepKind::enum_lookup);
+  EXPECT_EQ(steps[1].kind, route::StepKind::trunk);
+  EXPECT_EQ(steps[1].arg, "carrier");
+  EXPECT_EQ(steps[2].status, 480);
+  EXPECT_TRUE(c->dial_plan.admits(0, route::Caller{.line = false, .port = {}, .address = "127.0.0.1"}));
+  EXPECT_TRUE(c->dial_plan.rules()[1].allow.empty());
+  EXPECT_FALSE(c->dial_plan.admits(1, route::Caller{.line = false, .port = {}, .address = "127.0.0.1"}));
+}
+
+TEST(ConfigDialPlan, StepNamingAnUnknownTrunkPointsAtItsLine) {
+  expect_invalid_at_line(R"([[trunk]]
+name = "carrier"
+uri = "sip:203.0.113.5"
+[[dialplan]]
+pattern = "1NXXNXXXXXX"
+steps = ["enum", "trunk:carier"]
+)",
+                         6, "no [[trunk]] named \"carier\"");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"trunk:pstn\"]\n", 3, "\"pstn\"");
+}
+
+TEST(ConfigDialPlan, BadStepsPointAtTheStepsLine) {
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\", \"foo\"]\n", 3, "\"foo\"");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"reject 700\"]\n", 3, "400-699");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"fxo:1\"]\n", 3, "FXO");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"trunk:\"]\n", 3, "trunk name is missing");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = []\n", 3, "must not be empty");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [5]\n", 3, "a string");
+}
+
+TEST(ConfigDialPlan, BadSipStepPointsAtTheStepsLine) {
+  // The step's URI template is wrong: the error is in `steps`, not in the
+  // (absent) `target` nor at the table header.
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"sip:$number@h\"]\n", 3, "$digits or $e164");
+}
+
+TEST(ConfigDialPlan, AllowErrorsPointAtTheAllowLine) {
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = [\"10.0.0.0/33\"]\n", 4,
+                         "\"10.0.0.0/33\"");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = [\"lines\", \"\"]\n", 4,
+                         "empty entry");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = [\"::1/200\"]\n", 4,
+                         "CIDR");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = \"sip\"\n", 4, "array");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = []\n", 4, "must not be empty");
+}
+
 }  // namespace
 }  // namespace sipline::gateway::config

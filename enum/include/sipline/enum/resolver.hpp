@@ -10,14 +10,17 @@
 // fails (SERVFAIL, REFUSED, unparsable answer) or has no usable records is
 // skipped for the next one; when none gives targets the result carries the
 // error of the most telling failure (timeout over server_failure over
-// not_found).
+// too_deep over not_found). One lookup asks at most 16 questions in all
+// (suffixes, non-terminal rules), however the zones fan out. A truncated
+// answer (still TC after c-ares' TCP retry) is a server failure, not cached.
 //
 // Answers are cached by domain (EnumCache: TTLs, RFC 2308 negative answers,
 // bounded LRU). Lookups that need the same domain while a query for it is on
 // the wire share that one query.
 //
 // The callback runs on the loop, never inside lookup() itself, exactly once,
-// unless the lookup is cancelled first. Every query has a deadline of
+// unless the lookup is cancelled first. A callback must not destroy the
+// resolver. Every query has a deadline of
 // timeout_ms (c-ares' own retries fit inside it).
 // Thread: the thread that runs `context`; not thread-safe.
 #include <chrono>

@@ -5,7 +5,12 @@
 //
 //   BM_EnumLookupCached  EnumResolver::lookup() answered from its cache,
 //                        including driving the GMainContext until the callback
-//                        has run: what a repeated number costs.
+//                        has run: what a repeated number costs. The cache
+//                        holds records, so the rules run on every lookup;
+//                        regex_cache:1 is the resolver as configured by
+//                        default (each REGEXP compiled once, RegexCache),
+//                        regex_cache:0 compiles them on every lookup (the
+//                        reference for the regex cache).
 //   BM_EnumLookupDns     the same with cache_entries = 0: one DNS query per
 //                        lookup, through c-ares on the GLib loop, parsed and
 //                        ruled by our code. Its median is the latency one ENUM
@@ -18,6 +23,8 @@
 //                        queries; our resolver does not set it).
 //   BM_NaptrRules        parse_naptr_response() + apply_naptr_rules() on an
 //                        answer captured from the server (pure CPU);
+//                        regex_cache:1 with a warm RegexCache, regex_cache:0
+//                        compiling every REGEXP;
 //   BM_NaptrParseOnly    parse_naptr_response() alone, and the reference
 //   BM_AresParseNaptr    ares_parse_naptr_reply() on the same bytes.
 //
@@ -35,6 +42,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +55,7 @@
 #include "sipline/enum/dns_message.hpp"
 #include "sipline/enum/e164.hpp"
 #include "sipline/enum/naptr_rules.hpp"
+#include "sipline/enum/regex_cache.hpp"
 #include "sipline/enum/resolver.hpp"
 
 namespace {
@@ -102,13 +111,14 @@ void set_percentiles(benchmark::State& state, std::vector<double>& micros) {
   state.counters["p99_us"] = micros[std::min(micros.size() - 1, micros.size() * 99 / 100)];
 }
 
-void enum_lookup(benchmark::State& state, bool cached) {
+void enum_lookup(benchmark::State& state, bool cached, bool regex_cache) {
   GMainContextPtr context(g_main_context_new());
   base::SteadyClock clock;
   e164::ResolverConfig config;
   config.servers = {env->knot.address()};
   config.suffixes = {"e164.arpa"};
   config.cache_entries = cached ? 10000 : 0;
+  config.regex_cache_entries = regex_cache ? e164::kDefaultRegexCacheEntries : 0;
   auto created = e164::EnumResolver::create(config, context.get(), clock);
   if (!created) {
     state.SkipWithError(("EnumResolver::create: " + created.error().message()).c_str());
@@ -145,10 +155,10 @@ void enum_lookup(benchmark::State& state, bool cached) {
   set_percentiles(state, micros);
 }
 
-void BM_EnumLookupCached(benchmark::State& state) { enum_lookup(state, true); }
-BENCHMARK(BM_EnumLookupCached)->MinTime(kCpuMinTime)->UseRealTime();
+void BM_EnumLookupCached(benchmark::State& state) { enum_lookup(state, true, state.range(0) != 0); }
+BENCHMARK(BM_EnumLookupCached)->ArgName("regex_cache")->Arg(0)->Arg(1)->MinTime(kCpuMinTime)->UseRealTime();
 
-void BM_EnumLookupDns(benchmark::State& state) { enum_lookup(state, false); }
+void BM_EnumLookupDns(benchmark::State& state) { enum_lookup(state, false, true); }
 BENCHMARK(BM_EnumLookupDns)->MinTime(kDnsMinTime)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // --- plain c-ares (the reference) ----------------------------------------------
@@ -241,21 +251,33 @@ BENCHMARK(BM_AresQueryRaw)->Arg(0)->Arg(1)->MinTime(kDnsMinTime)->UseRealTime()-
 
 void BM_NaptrRules(benchmark::State& state) {
   const std::span<const std::uint8_t> message(env->answer);
+  std::optional<e164::RegexCache> regexes;
+  if (state.range(0)) regexes.emplace();
   for (auto _ : state) {
     auto response = e164::parse_naptr_response(message, env->domain);
     if (!response) {
       state.SkipWithError(("parse_naptr_response: " + response.error().message()).c_str());
       return;
     }
-    auto rules = e164::apply_naptr_rules(env->number, response->records);
+    auto rules = regexes ? e164::apply_naptr_rules(env->number, response->records, *regexes)
+                         : e164::apply_naptr_rules(env->number, response->records);
     benchmark::DoNotOptimize(rules);
     if (rules.targets.size() != kExpectedTargets) {
       state.SkipWithError("the rules did not give the zone's three targets");
       return;
     }
   }
+  if (regexes) {
+    // Every REGEXP compiled once, in the first iteration.
+    const auto& st = regexes->stats();
+    state.counters["regcomp"] = static_cast<double>(st.misses);
+    if (st.misses != regexes->size() || st.evictions != 0) {
+      state.SkipWithError("the regex cache compiled a REGEXP more than once");
+      return;
+    }
+  }
 }
-BENCHMARK(BM_NaptrRules)->MinTime(kCpuMinTime);
+BENCHMARK(BM_NaptrRules)->ArgName("regex_cache")->Arg(0)->Arg(1)->MinTime(kCpuMinTime);
 
 // BM_NaptrRules without the rules: parse_naptr_response() alone.
 void BM_NaptrParseOnly(benchmark::State& state) {
@@ -303,9 +325,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ratio("sipline DNS lookup / raw c-ares query, wall", "BM_EnumLookupDns", "BM_AresQueryRaw/0/", false);
     ratio("sipline DNS lookup / raw c-ares query, client CPU", "BM_EnumLookupDns", "BM_AresQueryRaw/0/", true);
     ratio("raw c-ares with STAYOPEN / raw c-ares, wall", "BM_AresQueryRaw/1/", "BM_AresQueryRaw/0/", false);
-    ratio("sipline cached lookup / raw c-ares query, wall", "BM_EnumLookupCached", "BM_AresQueryRaw/0/", false);
-    ratio("parse_naptr_response+apply_naptr_rules / ares_parse_naptr_reply, CPU", "BM_NaptrRules",
+    ratio("sipline cached lookup / raw c-ares query, wall", "BM_EnumLookupCached/regex_cache:1/",
+          "BM_AresQueryRaw/0/", false);
+    ratio("sipline cached lookup, regex cache / none, CPU", "BM_EnumLookupCached/regex_cache:1/",
+          "BM_EnumLookupCached/regex_cache:0/", true);
+    ratio("parse_naptr_response+apply_naptr_rules / ares_parse_naptr_reply, CPU", "BM_NaptrRules/regex_cache:0/",
           "BM_AresParseNaptr", true);
+    ratio("the same with a warm RegexCache / ares_parse_naptr_reply, CPU", "BM_NaptrRules/regex_cache:1/",
+          "BM_AresParseNaptr", true);
+    ratio("parse+rules, regex cache / none, CPU", "BM_NaptrRules/regex_cache:1/", "BM_NaptrRules/regex_cache:0/",
+          true);
     ratio("parse_naptr_response / ares_parse_naptr_reply, CPU", "BM_NaptrParseOnly", "BM_AresParseNaptr", true);
     const Run* raw = find("BM_AresQueryRaw/0/");
     if (const Run* dns = find("BM_EnumLookupDns"); dns && raw && dns->counters.count("median_us") &&

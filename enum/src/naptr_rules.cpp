@@ -1,12 +1,12 @@
 #include "sipline/enum/naptr_rules.hpp"
 
-#include <regex.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <memory>
 #include <numeric>
+
+#include "regex.hpp"
 
 namespace sipline::e164 {
 
@@ -21,33 +21,6 @@ std::string lowercase(std::string_view s) {
   for (char& c : out) c = lower(c);
   return out;
 }
-
-// regex_t with an owner: regfree() runs only after a successful regcomp().
-class Regex {
- public:
-  Regex() = default;
-  Regex(const Regex&) = delete;
-  Regex& operator=(const Regex&) = delete;
-  ~Regex() {
-    if (compiled_) regfree(&re_);
-  }
-
-  base::Result<void> compile(const std::string& ere, bool icase) {
-    const int rc = regcomp(&re_, ere.c_str(), REG_EXTENDED | (icase ? REG_ICASE : 0));
-    if (rc != 0) {
-      std::array<char, 128> buf{};
-      regerror(rc, &re_, buf.data(), buf.size());
-      return base::fail(EnumError::bad_regexp, "NAPTR regexp '" + ere + "' does not compile: " + buf.data());
-    }
-    compiled_ = true;
-    return {};
-  }
-  const regex_t* get() const { return &re_; }
-
- private:
-  regex_t re_{};
-  bool compiled_ = false;
-};
 
 struct ParsedRegexp {
   std::string ere;
@@ -133,20 +106,26 @@ base::Result<ParsedRegexp> split_regexp(std::string_view field) {
   return out;
 }
 
-}  // namespace
-
-base::Result<std::string> apply_regexp(std::string_view aus, std::string_view regexp) {
+// apply_regexp() with a cache (compiled once) or without (compiled here).
+base::Result<std::string> rewrite(std::string_view aus, std::string_view regexp, RegexCache* cache) {
   if (aus.size() > kMaxAusLength) return base::fail(EnumError::bad_regexp, "application unique string too long");
   auto parsed = split_regexp(regexp);
   if (!parsed) return tl::unexpected(parsed.error());
-  Regex re;
-  if (auto ok = re.compile(parsed->ere, parsed->icase); !ok) return tl::unexpected(ok.error());
+  detail::Regex local;
+  const detail::Regex* re = &local;
+  if (cache) {
+    auto found = detail::RegexCacheAccess::compiled(*cache, parsed->ere, parsed->icase);
+    if (!found) return tl::unexpected(found.error());
+    re = *found;
+  } else if (auto ok = local.compile(parsed->ere, parsed->icase); !ok) {
+    return tl::unexpected(ok.error());
+  }
   const std::string subject(aus);
   std::array<regmatch_t, kMaxGroups> m{};
-  if (regexec(re.get(), subject.c_str(), m.size(), m.data(), 0) != 0) {
+  if (regexec(re->get(), subject.c_str(), m.size(), m.data(), 0) != 0) {
     return base::fail(EnumError::no_match, "NAPTR regexp '" + parsed->ere + "' does not match " + subject);
   }
-  const std::size_t groups = re.get()->re_nsub;
+  const std::size_t groups = re->get()->re_nsub;
   std::string out;
   const std::string& r = parsed->replacement;
   for (std::size_t k = 0; k < r.size(); ++k) {
@@ -170,6 +149,16 @@ base::Result<std::string> apply_regexp(std::string_view aus, std::string_view re
     if (out.size() > kMaxUriLength) return base::fail(EnumError::bad_uri, "NAPTR rewrite is too long");
   }
   return out;
+}
+
+}  // namespace
+
+base::Result<std::string> apply_regexp(std::string_view aus, std::string_view regexp) {
+  return rewrite(aus, regexp, nullptr);
+}
+
+base::Result<std::string> apply_regexp(std::string_view aus, std::string_view regexp, RegexCache& cache) {
+  return rewrite(aus, regexp, &cache);
 }
 
 std::optional<std::string> match_enum_service(std::string_view services) {
@@ -220,9 +209,7 @@ bool is_domain_text(std::string_view d) {
   return true;
 }
 
-}  // namespace
-
-RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records) {
+RuleResult apply_rules(const E164& number, std::span<const Naptr> records, RegexCache* cache) {
   RuleResult out;
   const std::string aus = number.str();
   const std::size_t count = std::min(records.size(), kMaxRecords);
@@ -272,7 +259,7 @@ RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records)
           skip(i, EnumError::invalid_record, "terminal NAPTR without REGEXP");
           continue;
         }
-        auto uri = apply_regexp(aus, n.regexp);
+        auto uri = rewrite(aus, n.regexp, cache);
         if (!uri) {
           out.skipped.push_back({i, uri.error()});
           continue;
@@ -292,7 +279,7 @@ RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records)
       }
       std::string domain = n.replacement;
       if (has_regexp) {
-        auto rewritten = apply_regexp(aus, n.regexp);
+        auto rewritten = rewrite(aus, n.regexp, cache);
         if (!rewritten) {
           out.skipped.push_back({i, rewritten.error()});
           continue;
@@ -312,6 +299,16 @@ RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records)
     if (matched) break;
   }
   return out;
+}
+
+}  // namespace
+
+RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records) {
+  return apply_rules(number, records, nullptr);
+}
+
+RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records, RegexCache& cache) {
+  return apply_rules(number, records, &cache);
 }
 
 }  // namespace sipline::e164

@@ -24,6 +24,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "sipline/base/glib_source.hpp"
 #include "sipline/base/log.hpp"
 #include "sipline/enum/dns_message.hpp"
 
@@ -59,15 +60,7 @@ struct AresLibrary {
   }
 };
 
-struct SourceDeleter {
-  void operator()(GSource* s) const noexcept {
-    if (s) {
-      g_source_destroy(s);
-      g_source_unref(s);
-    }
-  }
-};
-using SourcePtr = std::unique_ptr<GSource, SourceDeleter>;
+using base::SourcePtr;
 
 class AresResolver;
 
@@ -99,13 +92,16 @@ class AresResolver final : public EnumResolver {
       : config_(config),
         context_(context ? g_main_context_ref(context) : g_main_context_ref(g_main_context_default())),
         clock_(clock),
-        cache_(clock, config.cache_entries, config.max_cache_ttl) {}
+        cache_(clock, config.cache_entries, config.max_cache_ttl),
+        deliver_(context_, [this] { deliver_completed(); }) {
+    if (config.regex_cache_entries > 0) regexes_.emplace(config.regex_cache_entries);
+  }
 
   ~AresResolver() override {
     lookups_.clear();
     if (channel_) ares_destroy(channel_);  // runs the callbacks of queries in flight with ARES_EDESTRUCTION
     timer_.reset();
-    idle_.reset();
+    deliver_.cancel();
     fds_.clear();
     g_main_context_unref(context_);
   }
@@ -227,7 +223,8 @@ class AresResolver final : public EnumResolver {
       trace.error = answer.error;
       note_failure(l, *answer.error);
     } else {
-      RuleResult rules = apply_naptr_rules(l.result.number, answer.records);
+      RuleResult rules = regexes_ ? apply_naptr_rules(l.result.number, answer.records, *regexes_)
+                                  : apply_naptr_rules(l.result.number, answer.records);
       trace.skipped = std::move(rules.skipped);
       f.targets = std::move(rules.targets);
       // Non-terminal rules ranked before the best target are followed first;
@@ -286,7 +283,7 @@ class AresResolver final : public EnumResolver {
     l.result.elapsed = std::chrono::duration_cast<Micros>(clock_.now() - l.started);
     if (l.result.error) l.result.targets.clear();
     completed_.push_back(l.id);
-    schedule_idle();
+    deliver_.schedule();
   }
 
   // Looks `domain` up for the top frame of `l`: from the cache, by joining a
@@ -392,8 +389,7 @@ class AresResolver final : public EnumResolver {
   static gboolean on_deadline(gpointer data) noexcept {
     auto* w = static_cast<Wire*>(data);
     AresResolver* self = w->owner;
-    GSource* me = w->deadline.release();  // destroyed by returning G_SOURCE_REMOVE
-    g_source_unref(me);
+    base::release_dispatched(w->deadline);  // destroyed by returning G_SOURCE_REMOVE
     ++self->stats_.timeouts;
     self->complete_wire(*w, Answer{base::Error(EnumError::timeout, "DNS query for " + w->domain + " timed out after " +
                                                                        std::to_string(self->config_.timeout_ms) + " ms"),
@@ -411,26 +407,15 @@ class AresResolver final : public EnumResolver {
 
   // --- completions, delivered from the loop ---------------------------------
 
-  void schedule_idle() {
-    if (idle_) return;
-    idle_.reset(g_idle_source_new());
-    g_source_set_callback(idle_.get(), &AresResolver::on_idle, this, nullptr);
-    g_source_attach(idle_.get(), context_);
-  }
-
-  static gboolean on_idle(gpointer data) noexcept {
-    auto* self = static_cast<AresResolver*>(data);
-    GSource* me = self->idle_.release();
-    g_source_unref(me);  // destroyed by returning G_SOURCE_REMOVE
-    auto done = std::move(self->completed_);
-    self->completed_.clear();
+  void deliver_completed() {
+    auto done = std::move(completed_);
+    completed_.clear();
     for (LookupId id : done) {
-      auto node = self->lookups_.extract(id);
+      auto node = lookups_.extract(id);
       if (node.empty()) continue;  // cancelled
       Lookup& l = *node.mapped();
       if (l.callback) l.callback(l.result);
     }
-    return G_SOURCE_REMOVE;
   }
 
   // --- c-ares sockets and timer on the GLib context -------------------------
@@ -465,8 +450,7 @@ class AresResolver final : public EnumResolver {
 
   static gboolean on_ares_timer(gpointer data) noexcept {
     auto* self = static_cast<AresResolver*>(data);
-    GSource* me = self->timer_.release();  // destroyed by returning G_SOURCE_REMOVE
-    g_source_unref(me);
+    base::release_dispatched(self->timer_);  // destroyed by returning G_SOURCE_REMOVE
     ares_process_fd(self->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     self->reschedule_timer();
     return G_SOURCE_REMOVE;
@@ -487,7 +471,8 @@ class AresResolver final : public EnumResolver {
   ares_channel channel_ = nullptr;
   std::unordered_map<int, SourcePtr> fds_;
   SourcePtr timer_;
-  SourcePtr idle_;
+  base::DeferredCall deliver_;                // completed lookups to their callbacks
+  std::optional<RegexCache> regexes_;         // compiled NAPTR regexps; none when regex_cache_entries = 0
   std::map<LookupId, std::unique_ptr<Lookup>> lookups_;
   std::map<std::uint64_t, std::unique_ptr<Wire>> wires_;
   std::unordered_map<std::string, Wire*> inflight_;

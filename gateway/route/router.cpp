@@ -146,16 +146,13 @@ struct Router::Pending {
 Router::Router(const config::Config& config, e164::EnumResolver* resolver, GMainContext* context)
     : config_(config),
       resolver_(resolver),
-      context_(context ? context : g_main_context_default()),
       plan_(config.dial_plan),
       // The loader refuses countries without a plan; US is only a fallback.
-      numbering_(e164::builtin_plan(config.routing.country).value_or(*e164::builtin_plan("US"))) {}
+      numbering_(e164::builtin_plan(config.routing.country).value_or(*e164::builtin_plan("US"))),
+      deliver_(context, [this] { deliver_ready(); }) {}
 
 Router::~Router() {
-  if (idle_ != nullptr) {
-    g_source_destroy(idle_);
-    g_source_unref(idle_);
-  }
+  deliver_.cancel();
   for (auto& [id, p] : pending_)
     if (p->lookup && resolver_) resolver_->cancel(p->lookup);
 }
@@ -345,24 +342,16 @@ void Router::finish(RouteId id) {
   }
   // Deliver from the loop, never inside route().
   ready_.push_back(id);
-  if (idle_ != nullptr) return;
-  idle_ = g_idle_source_new();
-  g_source_set_callback(
-      idle_,
-      [](gpointer data) noexcept -> gboolean {
-        auto* self = static_cast<Router*>(data);
-        g_source_unref(self->idle_);
-        self->idle_ = nullptr;
-        auto ready = std::move(self->ready_);
-        self->ready_.clear();
-        for (RouteId rid : ready) {
-          auto node = self->pending_.extract(rid);
-          if (!node.empty() && node.mapped()->callback) node.mapped()->callback(node.mapped()->result);
-        }
-        return G_SOURCE_REMOVE;
-      },
-      this, nullptr);
-  g_source_attach(idle_, context_);
+  deliver_.schedule();
+}
+
+void Router::deliver_ready() {
+  auto ready = std::move(ready_);
+  ready_.clear();
+  for (RouteId rid : ready) {
+    auto node = pending_.extract(rid);
+    if (!node.empty() && node.mapped()->callback) node.mapped()->callback(node.mapped()->result);
+  }
 }
 
 }  // namespace sipline::gateway::route

@@ -33,11 +33,10 @@
 
 #include "config/config.hpp"
 #include "route/dial_plan.hpp"
+#include "sipline/base/glib_source.hpp"
 #include "sipline/base/result.hpp"
 #include "sipline/enum/e164.hpp"
 #include "sipline/enum/resolver.hpp"
-
-typedef struct _GSource GSource;
 
 namespace sipline::gateway::route {
 
@@ -100,6 +99,7 @@ class Router {
   struct Pending;
   void run_steps(RouteId id);
   void finish(RouteId id);
+  void deliver_ready();
   std::optional<e164::E164> to_e164(const CalledNumber& number) const;
   std::string line_uri(std::size_t line) const;
   std::optional<std::string> unusable_enum_uri(std::string_view uri) const;
@@ -107,12 +107,11 @@ class Router {
 
   const config::Config& config_;
   e164::EnumResolver* resolver_;
-  GMainContext* context_;
   DialPlan plan_;
   e164::NumberingPlan numbering_;
   std::map<RouteId, std::unique_ptr<Pending>> pending_;
   std::vector<RouteId> ready_;   // finished, callbacks not yet run
-  GSource* idle_ = nullptr;      // runs them
+  base::DeferredCall deliver_;   // runs them from the loop
   RouteId next_id_ = 1;
 };
 

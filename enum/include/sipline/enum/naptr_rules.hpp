@@ -27,7 +27,9 @@
 // a {} bound above kMaxRegexBound is refused (bad_regexp): glibc's matcher
 // is exponential with those. Rewrites longer than kMaxUriLength are refused.
 //
-// Pure functions: any thread (regcomp state is local to each call).
+// Without a RegexCache these are pure functions: any thread (regcomp state is
+// local to each call). With one (regex_cache.hpp) each ERE is compiled once
+// and kept; results and errors are the same; the cache's owner's thread only.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -40,6 +42,7 @@
 #include "sipline/enum/e164.hpp"
 #include "sipline/enum/error.hpp"
 #include "sipline/enum/naptr.hpp"
+#include "sipline/enum/regex_cache.hpp"
 
 namespace sipline::e164 {
 
@@ -79,6 +82,7 @@ struct RuleResult {
 };
 
 RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records);
+RuleResult apply_naptr_rules(const E164& number, std::span<const Naptr> records, RegexCache& cache);
 
 // The canonical ENUM service named by a SERVICES field, or nullopt when none
 // we handle: "e2u+SIP" -> "E2U+sip", "sip+E2U" -> "E2U+sip".
@@ -87,5 +91,6 @@ std::optional<std::string> match_enum_service(std::string_view services);
 // Applies one REGEXP field to a string. Errors: bad_regexp, no_match,
 // bad_uri (rewrite too long).
 base::Result<std::string> apply_regexp(std::string_view aus, std::string_view regexp);
+base::Result<std::string> apply_regexp(std::string_view aus, std::string_view regexp, RegexCache& cache);
 
 }  // namespace sipline::e164

@@ -16,7 +16,9 @@
 //
 // Answers are cached by domain (EnumCache: TTLs, RFC 2308 negative answers,
 // bounded LRU). Lookups that need the same domain while a query for it is on
-// the wire share that one query.
+// the wire share that one query. The records are cached, not the rules'
+// results: each lookup applies the rules again, with the resolver's own
+// RegexCache so that each REGEXP is compiled once (regex_cache_entries).
 //
 // The callback runs on the loop, never inside lookup() itself, exactly once,
 // unless the lookup is cancelled first. A callback must not destroy the
@@ -36,6 +38,7 @@
 #include "sipline/enum/e164.hpp"
 #include "sipline/enum/enum_cache.hpp"
 #include "sipline/enum/naptr_rules.hpp"
+#include "sipline/enum/regex_cache.hpp"
 
 typedef struct _GMainContext GMainContext;
 
@@ -49,6 +52,8 @@ struct ResolverConfig {
   int max_depth = 4;            // non-terminal rules followed at most this deep
   std::size_t cache_entries = 10000;  // 0 = no cache
   std::chrono::seconds max_cache_ttl{86400};
+  // Compiled NAPTR regexps kept (RegexCache, LRU); 0 = compile on every use.
+  std::size_t regex_cache_entries = kDefaultRegexCacheEntries;
 };
 
 // One DNS question asked (or answered from the cache) during a lookup.

@@ -112,7 +112,8 @@ int Daemon::run() {
                                         .port_max = config.media.rtp_port_max,
                                         .workers = config.media.workers,
                                         .jitter_buffer_ms = config.media.jitter_buffer_ms,
-                                        .rtp_timeout_ms = config.media.rtp_timeout_s * 1000},
+                                        .rtp_timeout_ms = config.media.rtp_timeout_s * 1000,
+                                        .max_relays = config.media.max_relays},
       *sim, profiles);
   if (auto r = media->start(); !r) {
     log::error(Sub::media, "event=start_failed error=\"{}\"", r.error().message());

@@ -16,7 +16,11 @@ class Switchboard::Call final : public sip::SessionHandler {
   enum class State { ringing, early, connected };
 
   Call(Switchboard& board, std::size_t line, bool inbound)
-      : board_(board), line_(line), inbound_(inbound), serial_(board.next_call_serial_++) {}
+      : board_(board),
+        line_(line),
+        inbound_(inbound),
+        serial_(board.next_call_serial_++),
+        targets_(board.timers_, base::Millis(board.config_.routing.target_timeout_ms)) {}
   ~Call() override {
     if (route_) board_.router_.cancel(route_);
     if (session_) session_->set_handler(nullptr);
@@ -29,6 +33,7 @@ class Switchboard::Call final : public sip::SessionHandler {
   // --- sip::SessionHandler (outgoing calls) ---
   void on_progress(int status, const std::string& sdp) override {
     LogContext ctx(context());
+    targets_.responded();
     bool early_media = false;
     // Any 18x with SDP carries the (preliminary) answer: early media.
     if (!sdp.empty()) early_media = apply_answer(sdp);
@@ -39,6 +44,7 @@ class Switchboard::Call final : public sip::SessionHandler {
 
   void on_answered(const std::string& sdp) override {
     LogContext ctx(context());
+    targets_.responded();
     if (!sdp.empty()) {
       if (!apply_answer(sdp)) {
         // The far end answered with SDP we cannot use: there is no call to have.
@@ -60,10 +66,8 @@ class Switchboard::Call final : public sip::SessionHandler {
   void on_failed(int status, const std::string& phrase) override {
     LogContext ctx(context());
     log::info(Sub::call, "event=call_failed status={} phrase=\"{}\" target={}", status, phrase, remote_);
-    // The next target is tried when this one could not be reached; a busy or
-    // declining callee (486, 6xx) or a 4xx about the request ends the call.
-    const bool try_next = status == 408 || status == 480 || (status >= 500 && status < 600) || status < 100;
-    if (try_next && next_target_ < targets_.size()) {
+    targets_.responded();
+    if (TargetList::worth_next(status) && targets_.has_next()) {
       session_->set_handler(nullptr);
       session_.reset();
       if (send_next_invite()) return;
@@ -175,8 +179,7 @@ class Switchboard::Call final : public sip::SessionHandler {
   // others are tried in order when one fails (on_failed).
   bool start_outgoing(std::vector<std::string> targets) {
     route_ = 0;
-    targets_ = std::move(targets);
-    next_target_ = 0;
+    targets_.assign(std::move(targets));
     auto stream = board_.media_.open_stream(line_);
     if (!stream) {
       log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
@@ -187,8 +190,8 @@ class Switchboard::Call final : public sip::SessionHandler {
   }
 
   bool send_next_invite() {
-    while (next_target_ < targets_.size()) {
-      remote_ = targets_[next_target_++];
+    while (targets_.has_next()) {
+      remote_ = targets_.next([this] { target_timeout(); });
       // Nothing of a failed attempt (early media, its codec) carries over.
       negotiated_.reset();
       connected_media_ = false;
@@ -203,12 +206,24 @@ class Switchboard::Call final : public sip::SessionHandler {
       if (session) {
         session_ = *session;
         state_ = State::ringing;
-        log::info(Sub::call, "event=invite_sent target={} attempt={}", remote_, next_target_);
+        log::info(Sub::call, "event=invite_sent target={} attempt={}", remote_, targets_.attempt());
         return true;
       }
       log::warn(Sub::call, "event=invite_failed target={} error=\"{}\"", remote_, session.error().message());
     }
+    targets_.responded();
     return false;
+  }
+
+  // The current target sent nothing in time: give it up, try the next.
+  void target_timeout() {
+    LogContext ctx(context());
+    log::info(Sub::call, "event=target_timeout target={}", remote_);
+    session_->set_handler(nullptr);
+    session_->hangup();
+    session_.reset();
+    if (send_next_invite()) return;
+    end_from_far_end(EndCause::unreachable);
   }
 
   // The phone answered the incoming call.
@@ -317,8 +332,7 @@ class Switchboard::Call final : public sip::SessionHandler {
   bool inbound_;
   std::uint64_t serial_;
   route::RouteId route_ = 0;               // outgoing, while the router works
-  std::vector<std::string> targets_;       // outgoing: where to try, in order
-  std::size_t next_target_ = 0;
+  TargetList targets_;                     // outgoing: where to try, in order
   State state_ = State::ringing;
   std::shared_ptr<sip::SipSession> session_;
   media::StreamInfo stream_;
@@ -464,10 +478,17 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
     session->redirect(contacts);
     return;
   }
-  // Bridging a SIP caller to another SIP destination needs a SIP-to-SIP
-  // media path, which sipline does not have yet.
-  log::warn(Sub::route, "event=sip_to_sip_not_supported first_target={}", contacts.front());
-  session->reject(501);
+  auto bridge = std::make_unique<SipBridge>(
+      SipBridge::Deps{.config = config_,
+                      .sip = *sip_,
+                      .media = media_,
+                      .timers = timers_,
+                      .sdp_session_ids = sdp_session_id_,
+                      .done = [this](SipBridge* b) { bridges_.erase(b); }},
+      session, info);
+  SipBridge* raw = bridge.get();
+  bridges_.emplace(raw, std::move(bridge));
+  if (!raw->start(std::move(contacts))) bridges_.erase(raw);
 }
 
 void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session,
@@ -550,6 +571,15 @@ void Switchboard::on_line_event(const drivers::LineEvent& event) {
 }
 
 void Switchboard::on_media_event(const media::MediaEvent& event) {
+  if (event.line == media::kNoLine && event.type == media::MediaEventType::rtp_timeout) {
+    for (auto& [key, bridge] : bridges_) {
+      if (bridge->owns_stream(event.stream)) {
+        bridge->on_rtp_timeout();  // may destroy the bridge: stop iterating
+        return;
+      }
+    }
+    return;
+  }
   if (event.line >= lines_.size()) return;
   LogContext ctx({.call_id = {}, .line = lines_[event.line]->config().name});
   switch (event.type) {
@@ -572,6 +602,9 @@ void Switchboard::hangup_all() {
   auto inbound = std::move(inbound_);
   inbound_.clear();
   for (auto& [key, pending] : inbound) pending->session()->reject(503);
+  auto bridges = std::move(bridges_);
+  bridges_.clear();
+  for (auto& [key, bridge] : bridges) bridge->hangup();
   for (std::size_t i = 0; i < calls_.size(); ++i) {
     if (calls_[i]) end_call(i, false);
     driver_.port(i).set_ring(false);
@@ -583,13 +616,14 @@ std::vector<CallStatus> Switchboard::calls() const {
   std::vector<CallStatus> out;
   for (const auto& c : calls_)
     if (c) out.push_back(c->status());
+  for (const auto& [key, bridge] : bridges_) out.push_back(bridge->status());
   return out;
 }
 
 std::size_t Switchboard::call_count() const {
   std::size_t n = 0;
   for (const auto& c : calls_) n += c ? 1 : 0;
-  return n;
+  return n + bridges_.size();
 }
 
 std::vector<LineStatus> Switchboard::lines() const {

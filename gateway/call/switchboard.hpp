@@ -5,6 +5,7 @@
 // the phones dial, and drives ring voltage and tones for the lines.
 //
 //   SIP (SipStack) <-> Call (one per busy line) <-> FxsLine <-> driver + media
+//   SIP caller <-> SipBridge <-> SIP target (calls routed from SIP to SIP)
 //
 // Inputs: SipStack callbacks, driver line events, media events (digits, RTP
 // timeouts), the control socket. Outputs: SIP responses and requests, media
@@ -17,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "call/call_status.hpp"
 #include "call/fxs_line.hpp"
+#include "call/sip_bridge.hpp"
+#include "call/target_list.hpp"
 #include "config/config.hpp"
 #include "media/media_engine.hpp"
 #include "route/router.hpp"
@@ -26,16 +30,6 @@
 #include "sipline/drivers/line_driver.hpp"
 
 namespace sipline::gateway::call {
-
-struct CallStatus {
-  std::string call_id;
-  bool inbound = false;
-  std::string line;
-  std::string remote;
-  std::string state;   // ringing, early, connected
-  std::string codec;
-  media::StreamStats rtp;
-};
 
 struct LineStatus {
   std::size_t index = 0;   // 1-based for people
@@ -95,6 +89,7 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   std::vector<std::unique_ptr<FxsLine>> lines_;
   std::vector<std::unique_ptr<Call>> calls_;   // indexed by line; null when the line has no call
   std::map<InboundRoute*, std::unique_ptr<InboundRoute>> inbound_;  // SIP calls being routed
+  std::map<SipBridge*, std::unique_ptr<SipBridge>> bridges_;         // SIP calls bridged to SIP
   std::uint64_t sdp_session_id_;
   std::uint64_t next_call_serial_ = 1;
 };

@@ -238,7 +238,7 @@ class Loader {
     if (t != nullptr) {
       if (auto r = check_keys(*t, "media",
                               {"rtp_address", "rtp_port_min", "rtp_port_max", "codecs", "dtmf_payload_type",
-                               "jitter_buffer_ms", "rtp_timeout_s", "workers"});
+                               "jitter_buffer_ms", "rtp_timeout_s", "workers", "max_relays"});
           !r) {
         return r;
       }
@@ -286,6 +286,7 @@ class Loader {
       }
       if (auto r = get_int(t, "media", "rtp_timeout_s", 0, 86400, m.rtp_timeout_s); !r) return r;
       if (auto r = get_int(t, "media", "workers", 0, 256, m.workers); !r) return r;
+      if (auto r = get_int(t, "media", "max_relays", 0, 10000, m.max_relays); !r) return r;
     }
     if (m.rtp_address.empty()) m.rtp_address = c.sip.address;
     if (m.workers == 0) m.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -498,8 +499,9 @@ class Loader {
   Void load_routing(const toml::table* t, Config& c) const {
     RoutingConfig& r = c.routing;
     if (t != nullptr) {
-      if (auto k = check_keys(*t, "routing", {"country", "sip_callers"}); !k) return k;
+      if (auto k = check_keys(*t, "routing", {"country", "sip_callers", "target_timeout_ms"}); !k) return k;
       if (auto k = get_string(t, "routing", "country", r.country); !k) return k;
+      if (auto k = get_int(t, "routing", "target_timeout_ms", 500, 60000, r.target_timeout_ms); !k) return k;
       std::string mode = "bridge";
       if (auto k = get_string(t, "routing", "sip_callers", mode); !k) return k;
       if (lower(mode) == "bridge") {

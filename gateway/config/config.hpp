@@ -46,6 +46,7 @@ struct MediaConfig {
   int jitter_buffer_ms = 60;        // 20..500, a multiple of 20
   int rtp_timeout_s = 60;           // 0 = never
   int workers = 0;                  // 0 = one per core; resolved by the loader to >= 1
+  int max_relays = 64;              // 0..10000 SIP-to-SIP calls bridged at once (two RTP streams each)
 };
 
 struct ControlConfig {
@@ -89,6 +90,7 @@ enum class SipCallerMode { bridge, redirect };
 struct RoutingConfig {
   std::string country;               // numbering plan for dialed digits; "" in TOML -> lines.country
   SipCallerMode sip_callers = SipCallerMode::bridge;  // redirect: 302 with the ENUM contacts
+  int target_timeout_ms = 4000;      // 500..60000: a SIP target silent (no 18x/final) this long is given up
 };
 
 enum class NumberFormat { e164, dialed };

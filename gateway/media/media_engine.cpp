@@ -41,13 +41,24 @@ constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr std::size_t kDtmfHoldFrames = 2;
 
 struct Command {
-  enum class Type { none, open_stream, connect, close_stream, play_tone };
+  enum class Type { none, open_stream, open_relay, connect, close_stream, play_tone };
   Type type = Type::none;
   LineId line = 0;
   StreamId stream = 0;
-  std::unique_ptr<RtpSession> session;  // open_stream
+  std::unique_ptr<RtpSession> session;  // open_stream, open_relay
   SessionParams params{};               // connect
   dsp::ToneKind tone = dsp::ToneKind::none;
+  // open_relay: the second stream, and each stream's DTMF channel.
+  StreamId stream2 = 0;
+  std::unique_ptr<RtpSession> session2;
+  std::unique_ptr<dsp::Channel> channel;
+  std::unique_ptr<dsp::Channel> channel2;
+};
+
+// What a worker hands back to the control thread to destroy.
+struct Returned {
+  std::unique_ptr<RtpSession> session;
+  std::unique_ptr<dsp::Channel> channel;  // relay streams only
 };
 
 // Thread: the worker's own thread between start and join; constructed and
@@ -68,12 +79,19 @@ class Worker final : public RtpSessionListener {
   };
   struct StreamSlot {
     StreamId id = 0;  // 0 = free
-    std::size_t line = 0;  // index in lines_
+    std::size_t line = 0;  // index in lines_ (line streams)
     std::unique_ptr<RtpSession> session;
     bool timeout_reported = false;
+    // Relay streams: the joined stream's index in streams_ (-1 once it is
+    // closed), and the channel that detects and plays DTMF in the audio
+    // going from this stream to the other.
+    bool relay = false;
+    int peer = -1;
+    std::unique_ptr<dsp::Channel> channel;
   };
 
-  Worker(int event_fd, int rtp_timeout_ms) : event_fd_(event_fd), rtp_timeout_(rtp_timeout_ms) {}
+  Worker(int event_fd, int rtp_timeout_ms, std::size_t relay_streams)
+      : event_fd_(event_fd), rtp_timeout_(rtp_timeout_ms), relay_streams_(relay_streams) {}
 
   void add_line(LineId id, drivers::LinePort& port, std::unique_ptr<dsp::Channel> channel,
                 std::vector<int>& line_index) {
@@ -100,7 +118,7 @@ class Worker final : public RtpSessionListener {
     if (thread_.joinable()) thread_.join();
   }
 
-  std::size_t max_streams() const { return 4 * lines_.size() + 16; }
+  std::size_t max_streams() const { return 4 * lines_.size() + 16 + relay_streams_; }
 
   // Control thread: true when a push is sure to succeed.
   bool command_room() const {
@@ -112,21 +130,32 @@ class Worker final : public RtpSessionListener {
   }
 
   base::SpscQueue<MediaEvent, kEventQueueSize>& events() { return events_; }
-  base::SpscQueue<std::unique_ptr<RtpSession>, kReturnQueueSize>& returns() { return returns_; }
-
-  // RtpSessionListener (called from receive(), with ctx_line_/ctx_stream_ set).
+  // RtpSessionListener (called from receive(), with the ctx_ fields set).
+  // A digit received on a line's stream is played to the line; on a relay
+  // stream it goes on as an event when the other leg takes events, else it
+  // is played into the audio the other leg gets.
   void on_first_packet() noexcept override { post(MediaEventType::rtp_started, 0); }
   void on_remote_dtmf_begin(char digit) noexcept override {
     post(MediaEventType::remote_dtmf, digit);
-    lines_[ctx_line_].channel->start_dtmf(digit);
+    StreamSlot& s = streams_[ctx_slot_];
+    if (RtpSession* out = event_peer(s)) {
+      out->dtmf_begin(digit);
+      return;
+    }
+    channel_of(s).start_dtmf(digit);
   }
   void on_remote_dtmf_end(char digit, int duration_ms, bool begin_seen) noexcept override {
-    auto& ch = *lines_[ctx_line_].channel;
+    StreamSlot& s = streams_[ctx_slot_];
+    if (!begin_seen) post(MediaEventType::remote_dtmf, digit);
+    if (RtpSession* out = event_peer(s)) {
+      if (!begin_seen) out->dtmf_begin(digit);
+      out->dtmf_end();
+      return;
+    }
     if (begin_seen) {
-      ch.stop_dtmf();
+      channel_of(s).stop_dtmf();
     } else {
-      post(MediaEventType::remote_dtmf, digit);
-      ch.queue_dtmf(digit, std::clamp(duration_ms, 60, 1000));
+      channel_of(s).queue_dtmf(digit, std::clamp(duration_ms, 60, 1000));
     }
   }
 
@@ -142,7 +171,7 @@ class Worker final : public RtpSessionListener {
     }
   }
 
-  // Realtime: one 20 ms tick over every line of this worker.
+  // Realtime: one 20 ms tick over every line and relay of this worker.
   void tick(base::TimePoint now) {
     posted_ = false;
     process_commands(now);
@@ -151,15 +180,18 @@ class Worker final : public RtpSessionListener {
     for (std::size_t i = 0; i < streams_.size(); ++i) {
       StreamSlot& s = streams_[i];
       if (s.id == 0) continue;
-      ctx_line_ = s.line;
-      ctx_stream_ = s.id;
+      set_context(i);
       s.session->receive(now, *this);
+    }
+
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      if (streams_[i].id != 0 && streams_[i].relay) relay(i);
     }
 
     for (std::size_t li = 0; li < lines_.size(); ++li) {
       LineSlot& line = lines_[li];
       StreamSlot* s = line.active >= 0 ? &streams_[static_cast<std::size_t>(line.active)] : nullptr;
-      ctx_line_ = li;
+      ctx_line_id_ = line.id;
       ctx_stream_ = s ? s->id : 0;
 
       line.port->read(mic_);
@@ -196,6 +228,42 @@ class Worker final : public RtpSessionListener {
     }
   }
 
+  // Realtime: the audio received on relay stream `i` this tick goes out on
+  // the stream joined to it, with DTMF converted as the two legs need.
+  void relay(std::size_t i) {
+    StreamSlot& s = streams_[i];
+    RtpSession* out = s.peer >= 0 ? streams_[static_cast<std::size_t>(s.peer)].session.get() : nullptr;
+    if (!out) return;
+    set_context(i);
+    s.session->playout(relay_);
+    if (out->relays_dtmf() && !s.session->relays_dtmf()) {
+      for (const dsp::DtmfEvent& e : s.channel->process_tx(relay_)) {
+        if (e.end) out->dtmf_end();
+        else out->dtmf_begin(e.digit);
+      }
+    }
+    s.channel->process_rx(relay_);
+    out->send_frame(relay_);
+  }
+
+  // The stream that takes a digit received on `s` as an RFC 4733 event: the
+  // other leg of a relay when it negotiated events; null otherwise.
+  RtpSession* event_peer(const StreamSlot& s) noexcept {
+    if (!s.relay || s.peer < 0) return nullptr;
+    RtpSession* out = streams_[static_cast<std::size_t>(s.peer)].session.get();
+    return out->relays_dtmf() ? out : nullptr;
+  }
+
+  // The channel that plays digits received on `s`: its line's, or its own.
+  dsp::Channel& channel_of(StreamSlot& s) noexcept { return s.relay ? *s.channel : *lines_[s.line].channel; }
+
+  void set_context(std::size_t slot) noexcept {
+    const StreamSlot& s = streams_[slot];
+    ctx_slot_ = slot;
+    ctx_stream_ = s.id;
+    ctx_line_id_ = s.relay ? kNoLine : lines_[s.line].id;
+  }
+
   // Realtime: swaps mic_ with the frame held kDtmfHoldFrames ticks ago. At a
   // digit's start or end every held frame and the current one may hold tone
   // that the event already carries: they are blanked.
@@ -216,7 +284,7 @@ class Worker final : public RtpSessionListener {
     const bool silent = now - s.session->last_receive() > rtp_timeout_;
     if (silent && !s.timeout_reported) {
       s.timeout_reported = true;
-      ctx_line_ = s.line;
+      ctx_line_id_ = s.relay ? kNoLine : lines_[s.line].id;
       ctx_stream_ = s.id;
       post(MediaEventType::rtp_timeout, 0);
     } else if (!silent) {
@@ -238,7 +306,7 @@ class Worker final : public RtpSessionListener {
         case Command::Type::open_stream: {
           const int free = find_stream(0);
           if (li < 0 || free < 0) {
-            give_back(std::move(c->session));  // cannot happen: the control thread checks
+            give_back({std::move(c->session), nullptr});  // cannot happen: the control thread checks
             break;
           }
           StreamSlot& s = streams_[static_cast<std::size_t>(free)];
@@ -246,15 +314,36 @@ class Worker final : public RtpSessionListener {
           s.line = static_cast<std::size_t>(li);
           s.session = std::move(c->session);
           s.timeout_reported = false;
+          s.relay = false;
+          s.peer = -1;
+          break;
+        }
+        case Command::Type::open_relay: {
+          const int a = find_stream(0);
+          if (a >= 0) streams_[static_cast<std::size_t>(a)].id = c->stream;  // reserve it
+          const int b = find_stream(0);
+          if (a < 0 || b < 0) {  // cannot happen: the control thread checks
+            if (a >= 0) streams_[static_cast<std::size_t>(a)].id = 0;
+            give_back({std::move(c->session), std::move(c->channel)});
+            give_back({std::move(c->session2), std::move(c->channel2)});
+            break;
+          }
+          StreamSlot& sa = streams_[static_cast<std::size_t>(a)];
+          StreamSlot& sb = streams_[static_cast<std::size_t>(b)];
+          sa = StreamSlot{c->stream, 0, std::move(c->session), false, true, b, std::move(c->channel)};
+          sb = StreamSlot{c->stream2, 0, std::move(c->session2), false, true, a, std::move(c->channel2)};
           break;
         }
         case Command::Type::connect: {
           const int i = find_stream(c->stream);
           if (i < 0) break;
           StreamSlot& s = streams_[static_cast<std::size_t>(i)];
-          LineSlot& line = lines_[s.line];
-          if (line.active >= 0 && line.active != i) streams_[static_cast<std::size_t>(line.active)].session->disconnect();
-          line.active = i;
+          if (!s.relay) {
+            LineSlot& line = lines_[s.line];
+            if (line.active >= 0 && line.active != i)
+              streams_[static_cast<std::size_t>(line.active)].session->disconnect();
+            line.active = i;
+          }
           s.session->connect(c->params, now);
           s.timeout_reported = false;
           break;
@@ -263,14 +352,17 @@ class Worker final : public RtpSessionListener {
           const int i = find_stream(c->stream);
           if (i < 0) break;
           StreamSlot& s = streams_[static_cast<std::size_t>(i)];
-          LineSlot& line = lines_[s.line];
-          if (line.active == i) {
+          if (s.relay) {
+            if (s.peer >= 0) streams_[static_cast<std::size_t>(s.peer)].peer = -1;
+          } else if (LineSlot& line = lines_[s.line]; line.active == i) {
             line.active = -1;
             line.channel->stop_dtmf();
           }
           s.session->publish_stats();
-          give_back(std::move(s.session));
+          give_back({std::move(s.session), std::move(s.channel)});
           s.id = 0;
+          s.relay = false;
+          s.peer = -1;
           break;
         }
         case Command::Type::play_tone:
@@ -284,24 +376,26 @@ class Worker final : public RtpSessionListener {
     }
   }
 
-  // Realtime: hands a session back to the control thread (never frees here).
-  void give_back(std::unique_ptr<RtpSession> session) {
-    if (!session) return;
+  // Realtime: hands a session (and its channel) back to the control thread
+  // (never frees here).
+  void give_back(Returned r) {
+    if (!r.session && !r.channel) return;
     for (auto& p : pending_) {
-      if (!p) {
-        p = std::move(session);
+      if (!p.session && !p.channel) {
+        p = std::move(r);
         flush_pending_returns();
         return;
       }
     }
-    // pending_ is full: the control thread is not draining. Keep the session
-    // alive by leaking it rather than freeing on the media thread.
-    (void)session.release();
+    // pending_ is full: the control thread is not draining. Keep the objects
+    // alive by leaking them rather than freeing on the media thread.
+    (void)r.session.release();
+    (void)r.channel.release();
   }
 
   void flush_pending_returns() {
     for (auto& p : pending_) {
-      if (!p) continue;
+      if (!p.session && !p.channel) continue;
       // push() takes its argument by value (a failed push would free it
       // here): hand it over only when it is sure to fit.
       if (!returns_room()) break;
@@ -324,7 +418,7 @@ class Worker final : public RtpSessionListener {
   void post(MediaEventType type, char digit) noexcept {
     MediaEvent ev;
     ev.type = type;
-    ev.line = lines_[ctx_line_].id;
+    ev.line = ctx_line_id_;
     ev.stream = ctx_stream_;
     ev.digit = digit;
     if (events_.push(ev)) posted_ = true;  // a full queue drops the event (control thread stalled)
@@ -343,14 +437,18 @@ class Worker final : public RtpSessionListener {
   std::size_t pushed_ = 0;                 // control thread
   std::atomic<std::size_t> done_{0};       // worker -> control
   base::SpscQueue<MediaEvent, kEventQueueSize> events_;
-  base::SpscQueue<std::unique_ptr<RtpSession>, kReturnQueueSize> returns_;
+  base::SpscQueue<Returned, kReturnQueueSize> returns_;
   std::size_t returned_ = 0;               // worker
   std::atomic<std::size_t> returns_taken_{0};  // control -> worker
-  std::array<std::unique_ptr<RtpSession>, kPendingReturns> pending_;
+  std::array<Returned, kPendingReturns> pending_;
+  std::size_t relay_streams_;
 
   base::AudioFrame mic_{};
   base::AudioFrame out_{};
-  std::size_t ctx_line_ = 0;
+  base::AudioFrame relay_{};
+  // What post() reports: set before each session call and line step.
+  std::size_t ctx_slot_ = 0;
+  LineId ctx_line_id_ = 0;
   StreamId ctx_stream_ = 0;
   bool posted_ = false;
   std::uint64_t tick_count_ = 0;
@@ -389,6 +487,28 @@ struct MediaEngine::Impl {
     for (auto& w : workers) w->drain_returns();
   }
 
+  // Control thread: binds a new stream's sockets with fresh random SSRC,
+  // sequence and timestamp.
+  base::Result<std::unique_ptr<RtpSession>> new_session() {
+    RtpSessionOptions o;
+    o.bind_address = config.rtp_address;
+    o.port_min = config.port_min;
+    o.port_max = config.port_max;
+    o.jitter_buffer_ms = config.jitter_buffer_ms;
+    o.ssrc = static_cast<std::uint32_t>(rng());
+    o.initial_sequence = static_cast<std::uint16_t>(rng());
+    o.initial_timestamp = static_cast<std::uint32_t>(rng());
+    o.seed = rng();
+    o.cname = cname;
+    return RtpSession::open(o, port_cursor);
+  }
+
+  StreamId next_id() {
+    const StreamId id = next_stream++;
+    if (next_stream == 0) next_stream = 1;
+    return id;
+  }
+
   MediaEngineConfig config;
   drivers::LineDriver& driver;
   std::vector<const dsp::ToneProfile*> profiles;
@@ -417,9 +537,12 @@ base::Result<void> MediaEngine::start() {
   if (!m.event_fd) return base::fail(MediaError::socket, "eventfd failed");
   const std::size_t n_workers = static_cast<std::size_t>(std::max(1, m.config.workers));
   const std::size_t n_lines = m.driver.port_count();
+  // Relay streams: spread over the workers, two per relay.
+  const auto relay_streams = static_cast<std::size_t>(
+      2 * ((std::max(0, m.config.max_relays) + static_cast<int>(n_workers) - 1) / static_cast<int>(n_workers)));
   m.workers.clear();
   for (std::size_t w = 0; w < n_workers; ++w)
-    m.workers.push_back(std::make_unique<Worker>(m.event_fd.get(), m.config.rtp_timeout_ms));
+    m.workers.push_back(std::make_unique<Worker>(m.event_fd.get(), m.config.rtp_timeout_ms, relay_streams));
   m.line_worker.assign(n_lines, -1);
   m.line_index.assign(n_lines, -1);
   m.worker_streams.assign(n_workers, 0);
@@ -462,21 +585,10 @@ base::Result<StreamInfo> MediaEngine::open_stream(LineId line) {
   if (m.worker_streams[w] >= m.workers[w]->max_streams())
     return base::fail(MediaError::no_port, "too many open streams on the line's media worker");
 
-  RtpSessionOptions o;
-  o.bind_address = m.config.rtp_address;
-  o.port_min = m.config.port_min;
-  o.port_max = m.config.port_max;
-  o.jitter_buffer_ms = m.config.jitter_buffer_ms;
-  o.ssrc = static_cast<std::uint32_t>(m.rng());
-  o.initial_sequence = static_cast<std::uint16_t>(m.rng());
-  o.initial_timestamp = static_cast<std::uint32_t>(m.rng());
-  o.seed = m.rng();
-  o.cname = m.cname;
-  auto session = RtpSession::open(o, m.port_cursor);
+  auto session = m.new_session();
   if (!session) return base::fail(session.error());
 
-  const StreamId id = m.next_stream++;
-  if (m.next_stream == 0) m.next_stream = 1;
+  const StreamId id = m.next_id();
   StreamInfo info{id, (*session)->local_port()};
   Impl::ControlStream cs{line, w, session->get(), (*session)->family()};
   Command c;
@@ -488,6 +600,46 @@ base::Result<StreamInfo> MediaEngine::open_stream(LineId line) {
   m.streams.emplace(id, cs);
   ++m.worker_streams[w];
   return info;
+}
+
+base::Result<std::pair<StreamInfo, StreamInfo>> MediaEngine::open_relay() {
+  Impl& m = *impl_;
+  if (!m.running) return base::fail(MediaError::no_port, "media engine not started");
+  m.drain_returns();
+  // The worker with the most free stream slots.
+  std::size_t w = 0;
+  for (std::size_t k = 1; k < m.workers.size(); ++k) {
+    if (m.workers[k]->max_streams() - m.worker_streams[k] > m.workers[w]->max_streams() - m.worker_streams[w]) w = k;
+  }
+  if (m.worker_streams[w] + 2 > m.workers[w]->max_streams())
+    return base::fail(MediaError::no_port, "too many relayed calls (media.max_relays)");
+  auto a = m.new_session();
+  if (!a) return base::fail(a.error());
+  auto b = m.new_session();
+  if (!b) return base::fail(b.error());
+  // DTMF in a relay is not country specific: any profile's generator and
+  // detector will do.
+  const dsp::ToneProfile* profile = dsp::find_tone_profile("US");
+  if (!profile) return base::fail(MediaError::no_port, "no tone profile for relays");
+
+  const StreamInfo info_a{m.next_id(), (*a)->local_port()};
+  const StreamInfo info_b{m.next_id(), (*b)->local_port()};
+  const Impl::ControlStream cs_a{kNoLine, w, a->get(), (*a)->family()};
+  const Impl::ControlStream cs_b{kNoLine, w, b->get(), (*b)->family()};
+  Command c;
+  c.type = Command::Type::open_relay;
+  c.line = kNoLine;
+  c.stream = info_a.id;
+  c.stream2 = info_b.id;
+  c.session = std::move(*a);
+  c.session2 = std::move(*b);
+  c.channel = std::make_unique<dsp::Channel>(*profile);
+  c.channel2 = std::make_unique<dsp::Channel>(*profile);
+  if (!m.post(w, std::move(c))) return base::fail(MediaError::socket, "media worker not responding");
+  m.streams.emplace(info_a.id, cs_a);
+  m.streams.emplace(info_b.id, cs_b);
+  m.worker_streams[w] += 2;
+  return std::pair{info_a, info_b};
 }
 
 base::Result<void> MediaEngine::connect(StreamId stream, const StreamParams& params) {

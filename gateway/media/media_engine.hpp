@@ -6,6 +6,15 @@
 // stream at a time (StreamId); later issues (call waiting, 3-way) let a line
 // mix several.
 //
+// A relay (open_relay) joins two RTP streams with no line between them, for a
+// SIP caller bridged to a SIP destination: each tick the audio played out of
+// one stream's jitter buffer is sent on the other, decoded to linear PCM and
+// re-encoded, so the two legs may use different codecs. DTMF crosses as the
+// receiving leg negotiated it: RFC 4733 events are relayed as events, or
+// played in-band into the other leg's audio when that leg has no
+// telephone-event; in-band digits heard on a leg without events are sent as
+// events to a leg that has them.
+//
 // Per line and tick:
 //   port.read -> dsp::Channel::process_tx (DTMF detect) -> encode -> RTP send
 //     (+ RFC 4733 events for detected digits when the peer negotiated them)
@@ -20,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sipline/base/result.hpp"
@@ -30,6 +40,8 @@ namespace sipline::gateway::media {
 
 using LineId = std::size_t;   // the driver's port index
 using StreamId = std::uint32_t;
+// MediaEvent::line of a relay stream's events (no line is involved).
+inline constexpr LineId kNoLine = static_cast<LineId>(-1);
 
 enum class MediaError { no_port, socket, bad_address, unknown_stream };
 
@@ -48,6 +60,7 @@ struct MediaEngineConfig {
   int workers = 1;                        // >= 1
   int jitter_buffer_ms = 60;              // playout delay
   int rtp_timeout_ms = 60000;             // rtp_timeout event after this long without RTP; 0 = never
+  int max_relays = 64;                    // relays (SIP-to-SIP calls) the engine carries at once
 };
 
 // What offer/answer agreed for one stream.
@@ -109,6 +122,10 @@ class MediaEngine {
   // Connects the line's audio to the stream with the negotiated parameters.
   // Calling it again updates the parameters (re-INVITE, early media -> answer).
   base::Result<void> connect(StreamId stream, const StreamParams& params);
+  // Opens two streams joined to each other (see the relay above), each with
+  // its own sockets; connect() each with its leg's parameters. Closing one
+  // leaves the other sending nothing; close both.
+  base::Result<std::pair<StreamInfo, StreamInfo>> open_relay();
   // Closes the stream and its sockets; the line goes back to silence.
   void close_stream(StreamId stream);
 

@@ -1,5 +1,6 @@
 #include "sip/sip_stack.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <map>
@@ -43,6 +44,22 @@ void sofia_logger(void*, char const* fmt, va_list ap) noexcept {
   std::string line(buf);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   if (!line.empty()) log::debug(Sub::sip, "sofia: {}", line);
+}
+
+// A display name as an RFC 3261 quoted-string: backslash and double quote
+// escaped, control characters (CR, LF ...) dropped, cut after about 64 bytes
+// (never inside a UTF-8 sequence).
+std::string quoted(const std::string& display) {
+  std::string out = "\"";
+  std::size_t kept = 0;
+  for (const char c : display) {
+    if (kept >= 64 && (static_cast<unsigned char>(c) & 0xC0) != 0x80) break;
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) continue;
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+    ++kept;
+  }
+  return out + "\"";
 }
 
 // The standard reason phrase: a static string, as nua_respond() needs (it
@@ -231,6 +248,7 @@ struct SipStack::Impl {
       info.from_uri = url_string(sip->sip_from->a_url);
       if (sip->sip_from->a_display) info.from_display = sip->sip_from->a_display;
     }
+    if (sip && sip->sip_max_forwards) info.max_forwards = static_cast<int>(std::min<unsigned long>(sip->sip_max_forwards->mf_count, 255));
     if (sip && sip->sip_content_type && sip->sip_content_type->c_type) info.content_type = sip->sip_content_type->c_type;
     info.body = payload_of(sip);
     log::info(Sub::sip, "event=invite_received from={} source={} request_uri={} body_bytes={}", info.from_uri,
@@ -254,6 +272,12 @@ SipSession::~SipSession() = default;
 void SipSession::ringing() {
   if (ended_ || answered_) return;
   nua_respond(nh_, SIP_180_RINGING, TAG_END());
+}
+
+void SipSession::progress(const std::string& sdp) {
+  if (ended_ || answered_) return;
+  nua_respond(nh_, SIP_183_SESSION_PROGRESS, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+              SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
 }
 
 void SipSession::answer(const std::string& sdp) {
@@ -363,10 +387,11 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
   }
   const std::string call_id = new_call_id();
   const std::string from_uri = "sip:" + invite.from_user + "@" + impl_->host_port;
-  std::string from = invite.display.empty() ? "<" + from_uri + ">" : "\"" + invite.display + "\" <" + from_uri + ">";
+  std::string from = invite.display.empty() ? "<" + from_uri + ">" : quoted(invite.display) + " <" + from_uri + ">";
+  const std::string max_forwards = std::to_string(std::clamp(invite.max_forwards, 0, 255));
   nua_handle_t* nh =
       nua_handle(impl_->nua, nullptr, SIPTAG_TO_STR(invite.to.c_str()), SIPTAG_FROM_STR(from.c_str()),
-                 SIPTAG_CALL_ID_STR(call_id.c_str()), TAG_END());
+                 SIPTAG_CALL_ID_STR(call_id.c_str()), SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()), TAG_END());
   if (!nh) return base::fail(SipError::start_failed, "cannot create a SIP handle");
   auto session = std::make_shared<SipSession>(nh, SipSession::Role::outgoing, call_id);
   session->handler_ = invite.handler;

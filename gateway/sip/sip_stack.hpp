@@ -40,6 +40,7 @@ struct InviteInfo {
   std::string source_address;  // IP the INVITE came from ("127.0.0.1"), "" if unknown
   std::string from_uri;        // "sip:alice@host"
   std::string from_display;
+  int max_forwards = 70;       // the INVITE's Max-Forwards (70 when absent)
   std::string content_type;    // "" when there is no body
   std::string body;
 };
@@ -78,6 +79,9 @@ class SipSession {
 
   // Incoming: 180 Ringing.
   void ringing();
+  // Incoming: 183 Session Progress with our SDP (early media; the 200 that
+  // follows must carry the same SDP, RFC 3261 §13.2.1). Unreliable: no 100rel.
+  void progress(const std::string& sdp);
   // Incoming: 200 OK with our SDP.
   void answer(const std::string& sdp);
   // Incoming, before answering: a final error response. The reason phrase is
@@ -118,8 +122,9 @@ class SipStackHandler {
 struct OutgoingInvite {
   std::string to;        // request and To URI, "sip:202@127.0.0.1:5060"
   std::string from_user; // From: sip:<from_user>@<our address>:<our port>
-  std::string display;   // From display name, may be empty
+  std::string display;   // From display name, may be empty (quoted and escaped here)
   std::string sdp;       // our offer
+  int max_forwards = 70; // a B2BUA passes on the caller's, less one (loop protection)
   SessionHandler* handler = nullptr;
 };
 

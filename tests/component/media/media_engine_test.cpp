@@ -186,5 +186,102 @@ TEST(MediaEngine, RefusesStreamsForUnknownLinesAndBeforeStart) {
   EXPECT_TRUE(engine.connect(s->id, bad).error().is(MediaError::bad_address));
 }
 
+
+StreamParams pcmu_to(std::uint16_t port, int dtmf_payload_type) {
+  StreamParams p = to(port);
+  p.codec = AudioCodec::pcmu;
+  p.payload_type = 0;
+  p.dtmf_payload_type = dtmf_payload_type;
+  return p;
+}
+
+// Two lines joined through a relay, as a SIP caller bridged to a SIP target:
+//   line 0 <-> stream 0 ==(PCMU + events)== relay leg 1 | relay leg 2 ==(PCMA, no events)== stream 1 <-> line 1
+TEST(MediaEngine, RelaysAudioBetweenTwoLegsTranscodingAndConvertingDtmf) {
+  fakes::FakeLineDriver driver({PortKind::fxs, PortKind::fxs});
+  auto& a = driver.fake_port(0);
+  auto& b = driver.fake_port(1);
+  MediaEngine engine(config(2), driver, us_profiles(2));
+  ASSERT_TRUE(engine.start());
+  auto sa = engine.open_stream(0);
+  auto sb = engine.open_stream(1);
+  auto relay = engine.open_relay();
+  ASSERT_TRUE(sa && sb && relay);
+  const StreamInfo r1 = relay->first, r2 = relay->second;
+  ASSERT_TRUE(engine.connect(sa->id, pcmu_to(r1.local_port, 101)));
+  ASSERT_TRUE(engine.connect(r1.id, pcmu_to(sa->local_port, 101)));
+  // Leg 2 speaks A-law without telephone-event: the relay transcodes.
+  StreamParams r2_params = to(sb->local_port), sb_params = to(r2.local_port);
+  r2_params.dtmf_payload_type = sb_params.dtmf_payload_type = -1;
+  ASSERT_TRUE(engine.connect(r2.id, r2_params));
+  ASSERT_TRUE(engine.connect(sb->id, sb_params));
+
+  a.play_sine(697);
+  b.play_sine(1209);
+  std::vector<MediaEvent> events;
+  pump_for(engine, events, 500ms);
+  EXPECT_TRUE(has_event(events, MediaEventType::rtp_started, kNoLine));
+  EXPECT_GT(dsp::tone_power_ratio(b.last_written(1600), 697), 0.7);
+  EXPECT_GT(dsp::tone_power_ratio(a.last_written(1600), 1209), 0.7);
+
+  // A dials '7': it leaves line 0 as an RFC 4733 event; leg 2 has no events,
+  // so the relay plays it in-band and line 1 hears it.
+  a.play_silence();
+  b.play_silence();
+  b.clear_written();
+  auto gen_a = std::make_shared<dsp::DtmfGenerator>();
+  gen_a->queue("7", 200, 100);
+  a.set_source([gen_a](base::FrameSpan out) { gen_a->generate(out); });
+  pump_for(engine, events, 800ms);
+  EXPECT_EQ(detect_digits(b.written()), "7");
+  EXPECT_FALSE(has_event(events, MediaEventType::remote_dtmf, 1));  // no event reached line 1's stream
+
+  // B dials '5' in-band: the relay detects it on leg 2 and sends it to leg 1
+  // as an event, which line 0's stream reports once.
+  a.play_silence();
+  auto gen_b = std::make_shared<dsp::DtmfGenerator>();
+  gen_b->queue("5", 200, 100);
+  b.set_source([gen_b](base::FrameSpan out) { gen_b->generate(out); });
+  EXPECT_TRUE(pump(engine, events, 1500ms, [&] { return has_event(events, MediaEventType::remote_dtmf, 0, '5'); }));
+  pump_for(engine, events, 300ms);
+  int fives = 0;
+  for (const auto& e : events) fives += e.type == MediaEventType::remote_dtmf && e.line == 0 && e.digit == '5';
+  EXPECT_EQ(fives, 1);
+
+  EXPECT_GT(engine.stats(r1.id).packets_received, 30u);
+  EXPECT_GT(engine.stats(r2.id).packets_sent, 30u);
+  // Closing one leg leaves the other silent; closing both frees them.
+  engine.close_stream(r1.id);
+  pump_for(engine, events, 100ms);
+  engine.close_stream(r2.id);
+  engine.close_stream(sa->id);
+  engine.close_stream(sb->id);
+  engine.stop();
+}
+
+TEST(MediaEngine, RefusesRelaysBeyondMaxRelays) {
+  fakes::FakeLineDriver driver({PortKind::fxs});
+  MediaEngineConfig c = config(1);
+  c.max_relays = 1;
+  MediaEngine engine(c, driver, us_profiles(1));
+  EXPECT_FALSE(engine.open_relay());  // before start
+  ASSERT_TRUE(engine.start());
+  // The worker also has the line's own slots (4 per line + 16): fill those first.
+  std::vector<StreamId> opened;
+  for (int i = 0; i < 20; ++i) {
+    auto s = engine.open_stream(0);
+    ASSERT_TRUE(s);
+    opened.push_back(s->id);
+  }
+  auto one = engine.open_relay();
+  ASSERT_TRUE(one);
+  auto two = engine.open_relay();
+  ASSERT_FALSE(two);
+  EXPECT_TRUE(two.error().is(MediaError::no_port));
+  engine.close_stream(one->first.id);
+  engine.close_stream(one->second.id);
+  EXPECT_TRUE(engine.open_relay());
+}
+
 }  // namespace
 }  // namespace sipline::gateway::media

@@ -1,0 +1,19 @@
+#pragma once
+// CallStatus: one call as `siplinectl calls` shows it.
+#include <string>
+
+#include "media/media_engine.hpp"
+
+namespace sipline::gateway::call {
+
+struct CallStatus {
+  std::string call_id;
+  bool inbound = false;
+  std::string line;    // the port's name; "sip" for a SIP-to-SIP bridge
+  std::string remote;
+  std::string state;   // routing, ringing, early, connected
+  std::string codec;
+  media::StreamStats rtp;
+};
+
+}  // namespace sipline::gateway::call

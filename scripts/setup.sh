@@ -10,7 +10,7 @@ build_packages=(
   libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libsrtp2-dev libc-ares-dev libnice-dev
   libspandsp-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libexpected-dev libsqlite3-dev
+  libexpected-dev libsqlite3-dev libssl-dev
 )
 # knot/knot-dnsutils: knotd, knotc and kdig for the ENUM end-to-end tests
 # (tests/harness/knot_server.hpp). Installing knot also enables Debian's

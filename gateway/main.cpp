@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "config/default_config.hpp"
 #include "ctl/commands.hpp"
+#include "registrar/registrar.hpp"
 #include "ctl/control_server.hpp"
 #include "media/media_engine.hpp"
 #include "route/router.hpp"
@@ -60,6 +61,8 @@ struct Daemon {
   std::unique_ptr<gateway::route::Router> router;
   std::unique_ptr<gateway::call::Switchboard> board;
   std::unique_ptr<gateway::sip::SipStack> sip;
+  gateway::registrar::SystemWallClock wall_clock;
+  std::unique_ptr<gateway::registrar::Registrar> registrar;
   std::unique_ptr<gateway::ctl::CommandContext> commands;
   std::unique_ptr<gateway::ctl::ControlServer> control;
   std::vector<guint> sources;
@@ -67,6 +70,7 @@ struct Daemon {
 
   int run();
   void stop();
+  base::Result<void> start_registrar();
   base::Result<void> reload();
 };
 
@@ -92,6 +96,40 @@ void Daemon::stop() {
     g_main_loop_quit(static_cast<GMainLoop*>(data));
     return G_SOURCE_REMOVE;
   }, loop);
+}
+
+// The registrar: digest-authenticated REGISTER from the [[user]]s, bindings
+// in SQLite (registrar.database; "" keeps them in memory).
+base::Result<void> Daemon::start_registrar() {
+  namespace reg = gateway::registrar;
+  namespace auth = gateway::auth;
+  reg::RegistrarOptions o;
+  o.digest.realm = config.auth.realm;
+  o.digest.nonce_lifetime = std::chrono::seconds(config.auth.nonce_lifetime_s);
+  o.digest.algorithms.clear();
+  for (const auto& name : config.auth.algorithms)
+    if (auto a = auth::parse_algorithm(name)) o.digest.algorithms.push_back(*a);
+  const auto& rc = config.registrar;
+  o.store.path = rc.database.empty() ? ":memory:" : rc.database;
+  o.store.max_bindings_per_aor = static_cast<std::size_t>(rc.max_contacts);
+  o.store.min_expires = std::chrono::seconds(rc.min_expires_s);
+  o.store.max_expires = std::chrono::seconds(rc.max_expires_s);
+  o.store.default_expires = std::chrono::seconds(rc.default_expires_s);
+  o.ban = {.failures = config.auth.ban_after_failures,
+           .window = std::chrono::seconds(config.auth.ban_window_s),
+           .duration = std::chrono::seconds(config.auth.ban_duration_s),
+           .max_tracked = 10000};
+  for (const auto& u : config.users)
+    o.users.push_back({.name = u.name, .password = u.password, .ha1_md5 = u.ha1_md5, .ha1_sha256 = u.ha1_sha256});
+  auto made = reg::Registrar::create(std::move(o), clock, wall_clock);
+  if (!made) return base::fail(made.error());
+  registrar = std::move(*made);
+  sip->set_register_handler(registrar.get());
+  board->set_registrar(registrar.get());
+  if (rc.database.empty()) log::warn(Sub::sip, "event=registrar_in_memory hint=\"set registrar.database to keep registrations over a restart\"");
+  log::info(Sub::sip, "event=registrar_ready users={} realm={} database=\"{}\"", config.users.size(), config.auth.realm,
+            rc.database);
+  return {};
 }
 
 int Daemon::run() {
@@ -149,9 +187,20 @@ int Daemon::run() {
   }
   sip = std::move(*stack);
   board->set_sip(sip.get());
+  if (auto r = start_registrar(); !r) {
+    log::error(Sub::sip, "event=start_failed error=\"{}\"", r.error().message());
+    sip->shutdown([this] { g_main_loop_quit(loop); });
+    g_main_loop_run(loop);
+    media->stop();
+    return 1;
+  }
 
   commands = std::make_unique<gateway::ctl::CommandContext>(
-      gateway::ctl::CommandContext{.board = *board, .sim = sim.get(), .config = &config, .reload = [this] { return reload(); }});
+      gateway::ctl::CommandContext{.board = *board,
+                                   .sim = sim.get(),
+                                   .config = &config,
+                                   .reload = [this] { return reload(); },
+                                   .registrar = registrar.get()});
   auto control_server = gateway::ctl::ControlServer::create(
       config.control.socket, [this](const nlohmann::json& req) { return gateway::ctl::handle_request(*commands, req); });
   if (!control_server) {

@@ -1,5 +1,5 @@
 // siplinectl: the command-line client of sipline's control socket.
-//   siplinectl status | lines | calls | reload
+//   siplinectl status | lines | calls | users | bans | unban ADDRESS | reload
 //   siplinectl phone N offhook|onhook|dial DIGITS|play FILE [--loop]|tone HZ [HZ2]|stop
 //                      |record FILE|stoprecord|listen HZ|autoanswer MS|status
 // Prints the daemon's JSON answer (pretty-printed) and exits 0 when it says
@@ -77,6 +77,12 @@ int main(int argc, char** argv) {
   app.add_subcommand("status", "daemon status")->callback([&] { request = {{"cmd", "status"}}; });
   app.add_subcommand("lines", "lines and (sim) phone state")->callback([&] { request = {{"cmd", "lines"}}; });
   app.add_subcommand("calls", "calls in progress")->callback([&] { request = {{"cmd", "calls"}}; });
+  app.add_subcommand("users", "registered SIP users and their contacts")->callback([&] { request = {{"cmd", "users"}}; });
+  app.add_subcommand("bans", "addresses banned after failed authentication")->callback([&] { request = {{"cmd", "bans"}}; });
+  std::string unban_address;
+  auto* unban = app.add_subcommand("unban", "lift the ban of an address");
+  unban->add_option("address", unban_address, "the banned IP address")->required();
+  unban->callback([&] { request = {{"cmd", "unban"}, {"address", unban_address}}; });
   app.add_subcommand("reload", "reload the dial plan")->callback([&] { request = {{"cmd", "reload"}}; });
 
   auto* phone = app.add_subcommand("phone", "drive a simulated phone (sim driver)");

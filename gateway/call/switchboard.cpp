@@ -1,7 +1,11 @@
 #include "call/switchboard.hpp"
 
+#include <algorithm>
+
 #include <glib.h>
 
+#include "auth/digest.hpp"
+#include "registrar/registrar.hpp"
 #include "sipline/base/log.hpp"
 
 namespace sipline::gateway::call {
@@ -405,6 +409,8 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, dri
     lines_.back()->set_dial_plan(&router_.dial_plan());
   }
   calls_.resize(lines_.size());
+  for (const auto& text : config.auth.trusted)
+    if (auto range = route::Cidr::parse(text)) trusted_.push_back(*range);  // the loader checked them
 }
 
 Switchboard::~Switchboard() = default;
@@ -416,7 +422,42 @@ void Switchboard::set_dial_plan(route::DialPlan plan) {
 
 void Switchboard::finish_call(std::size_t line) { calls_[line].reset(); }
 
+// Authorisation comes first: a caller neither trusted by its address nor
+// authenticated gets the same 401 whatever number it asked for, and nothing
+// is looked up, rung or dialed for it. The caller's user ("" when trusted by
+// address), or nullopt when the INVITE has been answered here.
+std::optional<std::string> Switchboard::authorise(const std::shared_ptr<sip::SipSession>& session,
+                                                  const sip::InviteInfo& info) {
+  const bool trusted = std::any_of(trusted_.begin(), trusted_.end(),
+                                   [&](const route::Cidr& c) { return c.contains(info.source_address); });
+  if (trusted) return std::string();
+  if (!registrar_ || registrar_->banned(info.source_address)) {
+    session->reject(403);
+    return std::nullopt;
+  }
+  auto who = info.authorizations.empty()
+                 ? base::Result<std::string>(base::fail(auth::DigestError::malformed, "no credentials"))
+                 : registrar_->authenticate("INVITE", info.authorizations, info.source_address);
+  if (!who) {
+    log::info(Sub::sip, "event=invite_auth_failed source={} reason=\"{}\"", info.source_address,
+              who.error().message());
+    if (registrar_->banned(info.source_address)) {
+      session->reject(403);  // this failure was one too many
+    } else if (!info.authorizations.empty() && who.error().is(auth::DigestError::malformed)) {
+      session->reject(400);
+    } else {
+      session->challenge(registrar_->challenges(who.error().is(auth::DigestError::stale_nonce)));
+    }
+    return std::nullopt;
+  }
+  log::info(Sub::sip, "event=invite_authenticated user={} source={}", *who, info.source_address);
+  return std::move(*who);
+}
+
 void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) {
+  const auto admitted = authorise(session, info);
+  if (!admitted) return;
+  const std::string& user = *admitted;
   const std::string uri = info.request_uri.empty() ? "sip:" + info.request_user + "@invalid" : info.request_uri;
   auto called = route::called_from_request_uri(uri);
   if (!called) {
@@ -432,7 +473,7 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   auto pending = std::make_unique<InboundRoute>(*this, session, info);
   InboundRoute* raw = pending.get();
   inbound_.emplace(raw, std::move(pending));
-  const route::Caller caller{.line = false, .port = {}, .address = info.source_address};
+  const route::Caller caller{.line = false, .port = {}, .address = info.source_address, .user = user};
   log::info(Sub::route, "event=route number={} source={}", called->dialed, info.source_address);
   raw->set_route(router_.route(*called, caller, [this, raw](const route::RouteResult& r) { on_inbound_routed(raw, r); }));
 }
@@ -514,7 +555,7 @@ void Switchboard::place_call(std::size_t line, const std::string& /*target*/, co
   const std::uint64_t serial = call->serial();
   Call* raw = call.get();
   calls_[line] = std::move(call);
-  const route::Caller caller{.line = true, .port = lines_[line]->config().name, .address = {}};
+  const route::Caller caller{.line = true, .port = lines_[line]->config().name, .address = {}, .user = {}};
   raw->set_route(router_.route({.dialed = digits, .e164 = std::nullopt}, caller,
                                [this, line, serial](const route::RouteResult& r) { on_outbound_routed(line, serial, r); }));
 }

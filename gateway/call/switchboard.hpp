@@ -29,6 +29,10 @@
 #include "sip/sip_stack.hpp"
 #include "sipline/drivers/line_driver.hpp"
 
+namespace sipline::gateway::registrar {
+class Registrar;
+}
+
 namespace sipline::gateway::call {
 
 struct LineStatus {
@@ -46,6 +50,9 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   ~Switchboard() override;
 
   void set_sip(sip::SipStack* sip) { sip_ = sip; }
+  // Digest authentication of SIP callers outside auth.trusted (null: such
+  // callers get 403).
+  void set_registrar(registrar::Registrar* registrar) { registrar_ = registrar; }
   // SIGHUP: a new dial plan for the phones' digits (the config object is replaced).
   void set_dial_plan(route::DialPlan plan);
 
@@ -76,6 +83,7 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   friend class Call;
   friend class InboundRoute;
   void finish_call(std::size_t line);
+  std::optional<std::string> authorise(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
   void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
   void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
   void on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& result);
@@ -86,6 +94,8 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   media::MediaEngine& media_;
   route::Router& router_;
   sip::SipStack* sip_ = nullptr;
+  registrar::Registrar* registrar_ = nullptr;
+  std::vector<route::Cidr> trusted_;   // auth.trusted
   std::vector<std::unique_ptr<FxsLine>> lines_;
   std::vector<std::unique_ptr<Call>> calls_;   // indexed by line; null when the line has no call
   std::map<InboundRoute*, std::unique_ptr<InboundRoute>> inbound_;  // SIP calls being routed

@@ -74,7 +74,7 @@ class Loader {
     Config c;
     c.source = source_;
     if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "enum", "routing", "trunk",
-                                       "dialplan"});
+                                       "dialplan", "auth", "registrar", "user"});
         !r) {
       return base::fail(r.error());
     }
@@ -85,9 +85,12 @@ class Loader {
     const toml::table* lines = nullptr;
     const toml::table* enum_lookup = nullptr;
     const toml::table* routing = nullptr;
+    const toml::table* auth = nullptr;
+    const toml::table* registrar = nullptr;
     for (auto [name, out] : {std::pair{"sip", &sip}, std::pair{"media", &media}, std::pair{"control", &control},
                              std::pair{"log", &log}, std::pair{"lines", &lines}, std::pair{"enum", &enum_lookup},
-                             std::pair{"routing", &routing}}) {
+                             std::pair{"routing", &routing}, std::pair{"auth", &auth},
+                             std::pair{"registrar", &registrar}}) {
       auto t = section(root, name);
       if (!t) return base::fail(t.error());
       *out = *t;
@@ -101,6 +104,9 @@ class Loader {
     if (auto r = load_routing(routing, c); !r) return base::fail(r.error());
     if (auto r = load_trunks(root, c); !r) return base::fail(r.error());
     if (auto r = load_dialplan(root, c); !r) return base::fail(r.error());
+    if (auto r = load_auth(auth, c); !r) return base::fail(r.error());
+    if (auto r = load_registrar(registrar, c.registrar); !r) return base::fail(r.error());
+    if (auto r = load_users(root, c); !r) return base::fail(r.error());
     return c;
   }
 
@@ -174,7 +180,7 @@ class Loader {
 
   // Reads an array of strings; `nodes` receives each element for positions.
   Void get_strings(const toml::table* t, std::string_view table, std::string_view key, bool& present,
-                   std::vector<std::pair<std::string, const toml::node*>>& out) const {
+                   std::vector<std::pair<std::string, const toml::node*>>& out, bool allow_empty = false) const {
     present = false;
     const toml::node* n = find(t, key);
     if (n == nullptr) return {};
@@ -185,7 +191,7 @@ class Loader {
       if (!e.is_string()) return wrong_type(e, name + " element", "a string");
       out.emplace_back(e.as_string()->get(), &e);
     }
-    if (out.empty()) return invalid(n->source(), name + ": must not be empty");
+    if (out.empty() && !allow_empty) return invalid(n->source(), name + ": must not be empty");
     return {};
   }
 
@@ -519,6 +525,97 @@ class Loader {
                      "routing.country: no numbering plan for \"" + r.country + "\" (US, JP, DE, UK, FR)");
     }
     r.country = upper(r.country);
+    return {};
+  }
+
+  Void load_auth(const toml::table* t, Config& c) const {
+    AuthConfig& a = c.auth;
+    if (t != nullptr) {
+      if (auto k = check_keys(*t, "auth", {"realm", "algorithms", "nonce_lifetime_s", "trusted", "ban_after_failures",
+                                           "ban_window_s", "ban_duration_s"});
+          !k)
+        return k;
+      if (auto k = get_int(t, "auth", "ban_after_failures", 0, 1000, a.ban_after_failures); !k) return k;
+      if (auto k = get_int(t, "auth", "ban_window_s", 1, 86400, a.ban_window_s); !k) return k;
+      if (auto k = get_int(t, "auth", "ban_duration_s", 1, 604800, a.ban_duration_s); !k) return k;
+      bool listed = false;
+      std::vector<std::pair<std::string, const toml::node*>> ranges;
+      if (auto k = get_strings(t, "auth", "trusted", listed, ranges, true); !k) return k;
+      if (listed) {
+        a.trusted.clear();
+        for (const auto& [text, node] : ranges) {
+          if (!route::Cidr::parse(text))
+            return invalid(node->source(), "auth.trusted: \"" + text + "\" is not an IP address or CIDR");
+          a.trusted.push_back(text);
+        }
+      }
+      if (auto k = get_string(t, "auth", "realm", a.realm); !k) return k;
+      if (auto k = get_int(t, "auth", "nonce_lifetime_s", 10, 86400, a.nonce_lifetime_s); !k) return k;
+      bool present = false;
+      std::vector<std::pair<std::string, const toml::node*>> items;
+      if (auto k = get_strings(t, "auth", "algorithms", present, items); !k) return k;
+      if (present) {
+        a.algorithms.clear();
+        for (const auto& [name, node] : items) {
+          const std::string u = upper(name);
+          if ((u != "SHA-256" && u != "MD5") ||
+              std::find(a.algorithms.begin(), a.algorithms.end(), u) != a.algorithms.end())
+            return invalid(node->source(), "auth.algorithms: \"" + name + "\" is not \"SHA-256\" or \"MD5\", or is repeated");
+          a.algorithms.push_back(u);
+        }
+        if (a.algorithms.empty()) return invalid(find(t, "algorithms")->source(), "auth.algorithms: empty");
+      }
+    }
+    if (a.realm.empty()) a.realm = c.sip.address;
+    if (std::any_of(a.realm.begin(), a.realm.end(), [](char ch) { return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20; }))
+      return invalid(t && find(t, "realm") ? find(t, "realm")->source() : toml::source_region{},
+                     "auth.realm: quotes, backslashes and control characters are not allowed");
+    return {};
+  }
+
+  Void load_registrar(const toml::table* t, RegistrarConfig& r) const {
+    if (t == nullptr) return {};
+    if (auto k = check_keys(*t, "registrar", {"database", "min_expires_s", "max_expires_s", "default_expires_s",
+                                              "max_contacts"});
+        !k)
+      return k;
+    if (auto k = get_string(t, "registrar", "database", r.database); !k) return k;
+    if (auto k = get_int(t, "registrar", "min_expires_s", 1, 86400, r.min_expires_s); !k) return k;
+    if (auto k = get_int(t, "registrar", "max_expires_s", 1, 604800, r.max_expires_s); !k) return k;
+    if (auto k = get_int(t, "registrar", "default_expires_s", 1, 604800, r.default_expires_s); !k) return k;
+    if (auto k = get_int(t, "registrar", "max_contacts", 1, 100, r.max_contacts); !k) return k;
+    if (!(r.min_expires_s <= r.default_expires_s && r.default_expires_s <= r.max_expires_s))
+      return invalid(t->source(), "registrar: need min_expires_s <= default_expires_s <= max_expires_s");
+    return {};
+  }
+
+  Void load_users(const toml::table& root, Config& c) const {
+    const toml::node* n = root.get("user");
+    if (n == nullptr) return {};
+    if (!n->is_array_of_tables()) return wrong_type(*n, "user", "an array of tables ([[user]])");
+    for (const toml::node& element : *n->as_array()) {
+      const toml::table& tt = *element.as_table();
+      if (auto r = check_keys(tt, "[user]", {"name", "password", "ha1_md5", "ha1_sha256"}); !r) return r;
+      UserConfig u;
+      if (auto r = get_string(&tt, "user", "name", u.name); !r) return r;
+      if (auto r = get_string(&tt, "user", "password", u.password); !r) return r;
+      if (auto r = get_string(&tt, "user", "ha1_md5", u.ha1_md5); !r) return r;
+      if (auto r = get_string(&tt, "user", "ha1_sha256", u.ha1_sha256); !r) return r;
+      const bool token = !u.name.empty() && u.name.size() <= 64 &&
+                         std::all_of(u.name.begin(), u.name.end(), [](char ch) {
+                           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_' || ch == '+';
+                         });
+      if (!token || std::any_of(c.users.begin(), c.users.end(), [&](const UserConfig& x) { return x.name == u.name; }))
+        return invalid(tt.source(), "[[user]]: name \"" + u.name + "\" is missing, not a plain token, or used twice");
+      auto hex_of = [](const std::string& h, std::size_t len) {
+        return h.empty() || (h.size() == len && std::all_of(h.begin(), h.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; }));
+      };
+      if (!hex_of(u.ha1_md5, 32) || !hex_of(u.ha1_sha256, 64))
+        return invalid(tt.source(), "[[user]] " + u.name + ": ha1_md5 must be 32 and ha1_sha256 64 hex digits");
+      if (u.password.empty() && u.ha1_md5.empty() && u.ha1_sha256.empty())
+        return invalid(tt.source(), "[[user]] " + u.name + ": needs a password, ha1_md5 or ha1_sha256");
+      c.users.push_back(std::move(u));
+    }
     return {};
   }
 

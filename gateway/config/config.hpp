@@ -102,6 +102,36 @@ struct TrunkConfig {
   NumberFormat number_format = NumberFormat::e164;
 };
 
+// Digest authentication of SIP requests (REGISTER now; calls next).
+struct AuthConfig {
+  std::string realm;                 // "" in TOML -> sip.address
+  std::vector<std::string> algorithms = {"MD5"};  // challenges offered, in this order (SHA-256, MD5)
+  int nonce_lifetime_s = 300;        // 10..86400
+  // SIP callers from these ranges need no credentials; everyone else must
+  // authenticate as a [[user]] before anything rings or is dialed.
+  std::vector<std::string> trusted = {"127.0.0.0/8", "::1"};
+  int ban_after_failures = 5;        // failed authentications from one address ... (0 = never ban)
+  int ban_window_s = 60;             // ... within this long ...
+  int ban_duration_s = 600;          // ... ban it (403 to everything) this long
+};
+
+// The registrar (REGISTER from local SIP users) and its binding store.
+struct RegistrarConfig {
+  std::string database;              // SQLite file; "" = kept in memory (lost on restart)
+  int min_expires_s = 60;            // shorter registrations get 423
+  int max_expires_s = 3600;
+  int default_expires_s = 3600;
+  int max_contacts = 10;             // per user
+};
+
+// A SIP user ([[user]]): a password, or HA1 hashes computed beforehand.
+struct UserConfig {
+  std::string name;
+  std::string password;
+  std::string ha1_md5;               // hex MD5(name:realm:password)
+  std::string ha1_sha256;            // hex SHA-256(name:realm:password)
+};
+
 struct Config {
   std::string source;               // file path, or "<embedded default>"
   SipConfig sip;
@@ -112,6 +142,9 @@ struct Config {
   EnumConfig enum_lookup;
   RoutingConfig routing;
   std::vector<TrunkConfig> trunks;
+  AuthConfig auth;
+  RegistrarConfig registrar;
+  std::vector<UserConfig> users;
   route::DialPlan dial_plan;        // from [[dialplan]] tables (pattern, target/steps, allow)
 };
 

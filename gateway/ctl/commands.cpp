@@ -1,5 +1,6 @@
 #include "ctl/commands.hpp"
 
+#include "sipline/base/log.hpp"
 #include "version.hpp"
 
 namespace sipline::gateway::ctl {
@@ -104,6 +105,37 @@ json handle_request(CommandContext& ctx, const json& request) {
                          {"jitter_ms", c.rtp.jitter_ms}}}});
     }
     return {{"ok", true}, {"calls", calls}};
+  }
+  if (cmd == "users") {
+    if (!ctx.registrar) return fail("no registrar");
+    auto bindings = ctx.registrar->bindings();
+    if (!bindings) return fail(bindings.error().message());
+    const auto now = std::chrono::system_clock::now();
+    json users = json::array();
+    for (const auto& b : *bindings) {
+      users.push_back({{"user", b.aor},
+                       {"contact", b.contact},
+                       {"q", registrar::format_qvalue(b.q_milli)},
+                       {"expires_in", std::chrono::duration_cast<std::chrono::seconds>(b.expires_at - now).count()},
+                       {"source", b.source_address},
+                       {"transport", b.transport},
+                       {"user_agent", b.user_agent}});
+    }
+    return {{"ok", true}, {"users", users}};
+  }
+  if (cmd == "bans") {
+    if (!ctx.registrar) return fail("no registrar");
+    json bans = json::array();
+    for (const auto& b : ctx.registrar->bans().bans())
+      bans.push_back({{"address", b.address}, {"remaining_s", b.remaining.count()}});
+    return {{"ok", true}, {"bans", bans}};
+  }
+  if (cmd == "unban") {
+    if (!ctx.registrar) return fail("no registrar");
+    const std::string address = request.value("address", "");
+    if (!ctx.registrar->bans().lift(address)) return fail("not banned: " + address);
+    base::log::info(base::Sub::ctl, "event=unbanned source={}", address);
+    return {{"ok", true}};
   }
   if (cmd == "phone") return phone_command(ctx, request);
   if (cmd == "reload") {

@@ -1,6 +1,7 @@
 #pragma once
-// The control socket's commands: status, lines, calls, phone (sim driver),
-// reload. See README "Control socket" for the request and response shapes.
+// The control socket's commands: status, lines, calls, users (registered
+// SIP contacts), bans and unban (sources banned after failed
+// authentication), phone (sim driver), reload. See README "Control socket" for the request and response shapes.
 // Thread: control.
 #include <functional>
 
@@ -8,6 +9,7 @@
 
 #include "call/switchboard.hpp"
 #include "config/config.hpp"
+#include "registrar/registrar.hpp"
 #include "sipline/base/result.hpp"
 #include "sipline/drivers/sim_driver.hpp"
 
@@ -18,6 +20,7 @@ struct CommandContext {
   drivers::SimDriver* sim = nullptr;     // null unless the sim driver runs
   const config::Config* config = nullptr;
   std::function<base::Result<void>()> reload;
+  registrar::Registrar* registrar = nullptr;  // null when there is none
 };
 
 nlohmann::json handle_request(CommandContext& ctx, const nlohmann::json& request);

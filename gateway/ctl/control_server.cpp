@@ -173,10 +173,17 @@ base::Result<std::unique_ptr<ControlServer>> ControlServer::create(const std::st
       return base::fail(CtlError::socket, "another sipline is already listening on " + path);
   }
   ::unlink(path.c_str());
-  if (::bind(impl->listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(impl->listen_fd.get(), 16) != 0)
-    return base::fail(CtlError::socket, "cannot listen on " + path + ": " + std::strerror(errno));
-  ::chmod(path.c_str(), 0660);
+  // Owner only (0600), from the moment the socket exists: it can unban
+  // addresses and list users. umask is process-wide, but nothing else creates
+  // files while the daemon starts.
+  const mode_t old_mask = ::umask(0177);
+  const bool bound = ::bind(impl->listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const int bind_errno = errno;
+  ::umask(old_mask);
+  if (!bound || ::listen(impl->listen_fd.get(), 16) != 0)
+    return base::fail(CtlError::socket,
+                      "cannot listen on " + path + ": " + std::strerror(bound ? errno : bind_errno));
+  ::chmod(path.c_str(), 0600);
   impl->listen_source = g_unix_fd_add(impl->listen_fd.get(), G_IO_IN, &Impl::on_accept, impl.get());
   log::info(Sub::ctl, "event=listening socket={}", path);
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));

@@ -156,22 +156,6 @@ base::Result<Step> parse_step(std::string_view text) {
 }
 
 // Parses an IPv4 or IPv6 literal into `out` (network order); family or 0.
-int parse_ip(std::string_view text, unsigned char out[16]) {
-  const std::string s(text);
-  if (inet_pton(AF_INET, s.c_str(), out) == 1) return AF_INET;
-  if (inet_pton(AF_INET6, s.c_str(), out) == 1) return AF_INET6;
-  return 0;
-}
-
-bool prefix_equal(const unsigned char* a, const unsigned char* b, int bits) {
-  const int bytes = bits / 8;
-  if (std::memcmp(a, b, static_cast<std::size_t>(bytes)) != 0) return false;
-  const int rest = bits % 8;
-  if (rest == 0) return true;
-  const auto mask = static_cast<unsigned char>(0xFF << (8 - rest));
-  return (a[bytes] & mask) == (b[bytes] & mask);
-}
-
 // Adds `i` and every state reachable from it without consuming a character.
 void add_state(const std::vector<Element>& elems, std::vector<bool>& states, std::size_t i) {
   while (i <= elems.size() && !states[i]) {
@@ -270,26 +254,21 @@ base::Result<DialPlan> DialPlan::create(std::vector<DialRule> rules) {
         a.kind = Allow::Kind::lines;
       } else if (text == "sip") {
         a.kind = Allow::Kind::sip;
+      } else if (text == "users" || text.starts_with("user:")) {
+        a.kind = Allow::Kind::user;
+        a.name = text == "users" ? "" : text.substr(5);
+        if (text != "users" && a.name.empty())
+          return base::fail(DialPlanError::bad_allow, "dial plan allow \"user:\": the user name is missing");
       } else if (text.find_first_of(".:/") != std::string::npos) {
         a.kind = Allow::Kind::cidr;
-        const auto slash = text.find('/');
-        a.family = parse_ip(std::string_view(text).substr(0, slash), a.net);
-        const int max = a.family == AF_INET ? 32 : 128;
-        a.prefix = max;
-        if (slash != std::string::npos) {
-          const std::string bits = text.substr(slash + 1);
-          a.prefix = -1;
-          if (!bits.empty() && bits.size() <= 3 && bits.find_first_not_of("0123456789") == std::string::npos) {
-            a.prefix = std::stoi(bits);
-          }
-        }
-        if (a.family == 0 || a.prefix < 0 || a.prefix > max) {
+        a.range = Cidr::parse(text);
+        if (!a.range) {
           return base::fail(DialPlanError::bad_allow, "dial plan allow \"" + text +
                                                           "\": not an IP address or CIDR (\"10.0.0.0/8\", \"::1\")");
         }
       } else if (!text.empty()) {
         a.kind = Allow::Kind::port;
-        a.port = text;
+        a.name = text;
       } else {
         return base::fail(DialPlanError::bad_allow, "dial plan allow: empty entry");
       }
@@ -304,21 +283,22 @@ base::Result<DialPlan> DialPlan::create(std::vector<DialRule> rules) {
 
 bool DialPlan::admits(std::size_t index, const Caller& caller) const {
   if (index >= allow_.size()) return false;
-  unsigned char addr[16] = {};
-  const int family = caller.line ? 0 : parse_ip(caller.address, addr);
   for (const Allow& a : allow_[index]) {
     switch (a.kind) {
       case Allow::Kind::lines:
         if (caller.line) return true;
         break;
       case Allow::Kind::port:
-        if (caller.line && caller.port == a.port) return true;
+        if (caller.line && caller.port == a.name) return true;
         break;
       case Allow::Kind::sip:
         if (!caller.line) return true;
         break;
+      case Allow::Kind::user:
+        if (!caller.line && !caller.user.empty() && (a.name.empty() || a.name == caller.user)) return true;
+        break;
       case Allow::Kind::cidr:
-        if (family != 0 && family == a.family && prefix_equal(addr, a.net, a.prefix)) return true;
+        if (!caller.line && a.range->contains(caller.address)) return true;
         break;
     }
   }

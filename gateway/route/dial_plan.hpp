@@ -16,8 +16,10 @@
 // The older form `target = "sip:..."` is one sip step. "fxo:<port>" steps
 // come with FXO ports (analog lines) and are refused until then.
 // Each rule says who may use it (`allow`): "lines" (every phone), a port name,
-// "sip" (any SIP caller), or a CIDR ("127.0.0.0/8", "2001:db8::/32") for SIP
-// callers from those addresses. Default: "lines" only, so no SIP caller can
+// "sip" (any SIP caller let in: from a trusted address or authenticated),
+// "users" (any SIP caller authenticated by digest), "user:<name>" (that
+// user), or a CIDR ("127.0.0.0/8", "2001:db8::/32") for SIP callers from
+// those addresses. Default: "lines" only, so no SIP caller can
 // reach a trunk or the PSTN unless the config says so.
 // match() tells the digit collector whether to keep waiting: `partial` means
 // some rule could still match with more digits; `complete` that a rule matched
@@ -25,11 +27,13 @@
 // rule matched but a longer string could match too (wait for the interdigit
 // timeout or '#').
 // Thread: any; immutable after construction.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "route/cidr.hpp"
 #include "sipline/base/result.hpp"
 
 namespace sipline::gateway::route {
@@ -59,6 +63,7 @@ struct Caller {
   bool line = false;         // an analog phone on a local port
   std::string port;          // its port name (line callers)
   std::string address;       // SIP callers: the source IP address ("127.0.0.1", "::1")
+  std::string user;          // SIP callers: the user they authenticated as ("" = none)
 };
 
 enum class MatchKind { none, partial, ambiguous, complete };
@@ -91,11 +96,9 @@ class DialPlan {
 
  private:
   struct Allow {
-    enum class Kind { lines, port, sip, cidr } kind = Kind::lines;
-    std::string port;
-    int family = 0;                 // AF_INET / AF_INET6
-    unsigned char net[16] = {};
-    int prefix = 0;
+    enum class Kind { lines, port, sip, user, cidr } kind = Kind::lines;
+    std::string name;               // port: its name; user: the user ("" = any user)
+    std::optional<Cidr> range;      // cidr
   };
   DialMatch match_impl(std::string_view digits, const Caller* caller) const;
 

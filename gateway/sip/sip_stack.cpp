@@ -62,6 +62,21 @@ std::string quoted(const std::string& display) {
   return out + "\"";
 }
 
+// The Authorization and Proxy-Authorization header values of a request,
+// rebuilt as "Digest name=value, ..." from Sofia's parsed parameters.
+std::vector<std::string> authorizations_of(const sip_t* sip) {
+  std::vector<std::string> out;
+  if (!sip) return out;
+  for (const sip_authorization_t* list : {sip->sip_authorization, sip->sip_proxy_authorization}) {
+    for (const sip_authorization_t* a = list; a; a = a->au_next) {
+      std::string value = a->au_scheme ? a->au_scheme : "";
+      for (int i = 0; a->au_params && a->au_params[i]; ++i) value += std::string(i ? ", " : " ") + a->au_params[i];
+      out.push_back(std::move(value));
+    }
+  }
+  return out;
+}
+
 // The standard reason phrase: a static string, as nua_respond() needs (it
 // keeps the pointer until the response goes out).
 const char* status_phrase(int status) {
@@ -112,6 +127,7 @@ struct SipStack::Impl {
   std::function<void()> on_shutdown;
   bool shut_down = false;
   std::string host_port;   // "127.0.0.1:5060" or "[::1]:5060", for our URIs
+  RegisterHandler* register_handler = nullptr;
 
   explicit Impl(SipStackHandler& h) : handler(h) {}
 
@@ -143,6 +159,10 @@ struct SipStack::Impl {
       }
       return;
     }
+    if (event == nua_i_register) {
+      incoming_register(nh, sip);
+      return;
+    }
     if (event == nua_i_invite) {
       if (auto existing = find(nh)) {
         reinvite(*existing, sip);
@@ -158,7 +178,7 @@ struct SipStack::Impl {
         // A request outside any dialog we know (OPTIONS, MESSAGE ...): nua
         // answers those itself; release the handle it created for it.
         if (event == nua_i_options || event == nua_i_message || event == nua_i_info || event == nua_i_notify ||
-            event == nua_i_subscribe || event == nua_i_refer || event == nua_i_publish || event == nua_i_register)
+            event == nua_i_subscribe || event == nua_i_refer || event == nua_i_publish)
           nua_handle_destroy(nh);
       }
       return;
@@ -228,6 +248,80 @@ struct SipStack::Impl {
     session.handler_->on_reinvite(payload_of(sip));
   }
 
+  // The address the request being handled came from: "ip" (with_port false)
+  // or "ip:port" / "[v6]:port"; "" if unknown.
+  std::string request_source(bool with_port) {
+    msg_t* msg = nua_current_request(nua);
+    const su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
+    char host[64] = "";
+    char port[16] = "";
+    if (!ai || !ai->ai_addr ||
+        getnameinfo(ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen), host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+      return "";
+    if (!with_port) return host;
+    const bool v6 = std::string_view(host).find(':') != std::string_view::npos;
+    return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + port;
+  }
+
+  // REGISTER (RFC 3261 §10.3): copied out and answered by the registrar.
+  void incoming_register(nua_handle_t* nh, const sip_t* sip) {
+    RegisterInfo info;
+    info.call_id = call_id_of(sip);
+    LogContext ctx({.call_id = info.call_id, .line = {}});
+    info.source_address = request_source(true);
+    info.source_ip = request_source(false);
+    if (!register_handler || !sip) {
+      nua_respond(nh, SIP_405_METHOD_NOT_ALLOWED, NUTAG_WITH_THIS(nua), TAG_END());
+      nua_handle_destroy(nh);
+      return;
+    }
+    if (sip->sip_cseq) info.cseq = sip->sip_cseq->cs_seq;
+    if (sip->sip_to && sip->sip_to->a_url->url_user) info.aor_user = sip->sip_to->a_url->url_user;
+    if (sip->sip_to && sip->sip_to->a_url->url_host) info.aor_host = sip->sip_to->a_url->url_host;
+    if (sip->sip_expires) info.expires = static_cast<std::int64_t>(sip->sip_expires->ex_delta);
+    if (sip->sip_user_agent && sip->sip_user_agent->g_string) info.user_agent = sip->sip_user_agent->g_string;
+    if (sip->sip_via && sip->sip_via->v_protocol) {
+      std::string proto = sip->sip_via->v_protocol;  // "SIP/2.0/UDP"
+      const auto slash = proto.rfind('/');
+      info.transport = proto.substr(slash == std::string::npos ? 0 : slash + 1);
+      for (char& c : info.transport) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    for (const sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+      if (m->m_url->url_type == url_any) {  // Contact: *
+        info.wildcard = true;
+        continue;
+      }
+      RegisterContact c;
+      c.uri = url_string(m->m_url);
+      if (m->m_expires) {
+        char* end = nullptr;
+        const long long v = std::strtoll(m->m_expires, &end, 10);
+        if (end && *end == '\0' && v >= 0) c.expires = v;
+      }
+      if (m->m_q) c.q = m->m_q;
+      if (const char* inst = msg_params_find(m->m_params, "+sip.instance=")) {
+        std::string v = inst;
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        c.instance = v;
+      }
+      info.contacts.push_back(std::move(c));
+    }
+    info.authorizations = authorizations_of(sip);
+    const RegisterReply reply = register_handler->on_register(info);
+    log::info(Sub::sip, "event=register user={} source={} contacts={} status={}", info.aor_user,
+              info.source_address, info.contacts.size(), reply.status);
+    // Up to two challenges (one per algorithm) and the rest of the reply.
+    const std::string min_expires = std::to_string(reply.min_expires);
+    const char* auth1 = reply.www_authenticate.size() > 0 ? reply.www_authenticate[0].c_str() : nullptr;
+    const char* auth2 = reply.www_authenticate.size() > 1 ? reply.www_authenticate[1].c_str() : nullptr;
+    nua_respond(nh, reply.status, status_phrase(reply.status), NUTAG_WITH_THIS(nua),
+                TAG_IF(auth1, SIPTAG_WWW_AUTHENTICATE_STR(auth1)), TAG_IF(auth2, SIPTAG_WWW_AUTHENTICATE_STR(auth2)),
+                TAG_IF(!reply.contacts.empty(), SIPTAG_CONTACT_STR(reply.contacts.c_str())),
+                TAG_IF(reply.min_expires > 0, SIPTAG_MIN_EXPIRES_STR(min_expires.c_str())), TAG_END());
+    nua_handle_destroy(nh);
+  }
+
   void incoming_invite(nua_handle_t* nh, const sip_t* sip) {
     InviteInfo info;
     info.call_id = call_id_of(sip);
@@ -235,19 +329,12 @@ struct SipStack::Impl {
     if (sip && sip->sip_request && sip->sip_request->rq_url->url_user)
       info.request_user = sip->sip_request->rq_url->url_user;
     if (sip && sip->sip_request) info.request_uri = url_string(sip->sip_request->rq_url);
-    if (msg_t* msg = nua_current_request(nua)) {
-      const su_addrinfo_t* ai = msg_addrinfo(msg);
-      char host[64] = "";
-      if (ai && ai->ai_addr &&
-          getnameinfo(ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen), host, sizeof host, nullptr, 0,
-                      NI_NUMERICHOST) == 0) {
-        info.source_address = host;
-      }
-    }
+    info.source_address = request_source(false);
     if (sip && sip->sip_from) {
       info.from_uri = url_string(sip->sip_from->a_url);
       if (sip->sip_from->a_display) info.from_display = sip->sip_from->a_display;
     }
+    info.authorizations = authorizations_of(sip);
     if (sip && sip->sip_max_forwards) info.max_forwards = static_cast<int>(std::min<unsigned long>(sip->sip_max_forwards->mf_count, 255));
     if (sip && sip->sip_content_type && sip->sip_content_type->c_type) info.content_type = sip->sip_content_type->c_type;
     info.body = payload_of(sip);
@@ -307,6 +394,15 @@ void SipSession::reject(int status) {
   nua_respond(nh_, status, status_phrase(status), TAG_END());
 }
 
+void SipSession::challenge(const std::vector<std::string>& www_authenticate) {
+  if (ended_ || answered_) return;
+  ended_ = true;
+  const char* auth1 = www_authenticate.size() > 0 ? www_authenticate[0].c_str() : nullptr;
+  const char* auth2 = www_authenticate.size() > 1 ? www_authenticate[1].c_str() : nullptr;
+  nua_respond(nh_, SIP_401_UNAUTHORIZED, TAG_IF(auth1, SIPTAG_WWW_AUTHENTICATE_STR(auth1)),
+              TAG_IF(auth2, SIPTAG_WWW_AUTHENTICATE_STR(auth2)), TAG_END());
+}
+
 void SipSession::redirect(const std::vector<std::string>& contacts) {
   if (ended_ || answered_ || contacts.empty()) return;
   ended_ = true;
@@ -364,7 +460,8 @@ base::Result<std::unique_ptr<SipStack>> SipStack::create(const SipStackConfig& c
   impl->nua = nua_create(impl->root, &Impl::callback, impl.get(), NUTAG_URL(url.c_str()),
                          NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOALERT(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
                          NUTAG_ENABLEINVITE(1), SIPTAG_USER_AGENT_STR(config.user_agent.c_str()),
-                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"),
+                         NUTAG_APPL_METHOD("REGISTER"),
                          // No session timers (RFC 4028) or reliable provisionals
                          // (RFC 3262) yet: nua would otherwise advertise both.
                          NUTAG_SESSION_TIMER(0), SIPTAG_SUPPORTED_STR(""),
@@ -402,6 +499,8 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
   log::info(Sub::sip, "event=invite_sent to={} from={}", invite.to, from_uri);
   return session;
 }
+
+void SipStack::set_register_handler(RegisterHandler* handler) { impl_->register_handler = handler; }
 
 void SipStack::shutdown(std::function<void()> done) {
   impl_->on_shutdown = std::move(done);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ struct InviteInfo {
   std::string from_uri;        // "sip:alice@host"
   std::string from_display;
   int max_forwards = 70;       // the INVITE's Max-Forwards (70 when absent)
+  std::vector<std::string> authorizations;  // Authorization and Proxy-Authorization values
   std::string content_type;    // "" when there is no body
   std::string body;
 };
@@ -88,6 +90,9 @@ class SipSession {
   // the standard one for the code (nua_respond() keeps the phrase pointer
   // until the response is sent, so it must be a static string).
   void reject(int status);
+  // Incoming, before answering: 401 Unauthorized with one WWW-Authenticate
+  // header per value (digest challenges).
+  void challenge(const std::vector<std::string>& www_authenticate);
   // Incoming, before answering: 302 Moved Temporarily with these Contacts, the
   // first preferred (q from 1.0 down, RFC 3261 §20.10).
   void redirect(const std::vector<std::string>& contacts);
@@ -119,6 +124,45 @@ class SipStackHandler {
   virtual void on_incoming_invite(const std::shared_ptr<SipSession>& session, const InviteInfo& info) = 0;
 };
 
+// One Contact of a REGISTER, copied out of Sofia's structures.
+struct RegisterContact {
+  std::string uri;
+  std::optional<std::int64_t> expires;   // its expires parameter, seconds
+  std::string q;                         // its q parameter as written ("" = none)
+  std::string instance;                  // +sip.instance, unquoted ("" = none)
+};
+
+// What arrived in a REGISTER (RFC 3261 §10.3).
+struct RegisterInfo {
+  std::string call_id;
+  std::uint32_t cseq = 0;
+  std::string aor_user;                  // To URI user
+  std::string aor_host;                  // To URI host
+  std::optional<std::int64_t> expires;   // the Expires header
+  bool wildcard = false;                 // Contact: *
+  std::vector<RegisterContact> contacts;
+  std::string source_address;            // "ip:port" ("[v6]:port") it came from
+  std::string source_ip;                 // the same without the port
+  std::string transport;                 // "udp", "tcp"
+  std::string user_agent;
+  std::vector<std::string> authorizations;  // Authorization header values, "Digest ..."
+};
+
+// The response to a REGISTER.
+struct RegisterReply {
+  int status = 500;
+  std::vector<std::string> www_authenticate;  // 401: one header per value
+  std::string contacts;                       // 200: the Contact header value ("" = none)
+  std::int64_t min_expires = 0;               // 423: Min-Expires
+};
+
+class RegisterHandler {
+ public:
+  virtual ~RegisterHandler() = default;
+  // Answers synchronously.
+  virtual RegisterReply on_register(const RegisterInfo& info) = 0;
+};
+
 struct OutgoingInvite {
   std::string to;        // request and To URI, "sip:202@127.0.0.1:5060"
   std::string from_user; // From: sip:<from_user>@<our address>:<our port>
@@ -137,6 +181,8 @@ class SipStack {
   SipStack& operator=(const SipStack&) = delete;
 
   base::Result<std::shared_ptr<SipSession>> invite(const OutgoingInvite& invite);
+  // REGISTER requests go to `handler` (null: answered 405 Method Not Allowed).
+  void set_register_handler(RegisterHandler* handler);
   // Ends every dialog and shuts nua down; `done` runs on the main loop when finished.
   void shutdown(std::function<void()> done);
   std::size_t session_count() const;

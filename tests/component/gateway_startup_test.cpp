@@ -1,5 +1,7 @@
 // The daemon's start-up contract: config file, control socket, ready log line,
 // config checking, siplinectl, SIGTERM -> exit 0 (checked by every fixture's TearDown).
+#include <sys/stat.h>
+
 #include <fstream>
 #include <regex>
 
@@ -21,6 +23,14 @@ TEST_F(GatewayTest, AnswersStatusWithItsSipAddressAndLines) {
   EXPECT_EQ(s["sip"].value("port", 0), gw.sip_port());
   EXPECT_EQ(s.value("calls", -1), 0);
   EXPECT_EQ(s.value("lines", -1), 2);
+}
+
+TEST_F(GatewayTest, ControlSocketIsForItsOwnerOnly) {
+  ASSERT_TRUE(start_gateway());
+  struct stat st {};
+  ASSERT_EQ(::stat(gw.socket_path().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(GatewayTest, LogsReadyOnceStarted) {

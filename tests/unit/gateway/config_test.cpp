@@ -430,9 +430,9 @@ uri = "sip:203.0.113.5"
   EXPECT_EQ(steps[1].kind, route::StepKind::trunk);
   EXPECT_EQ(steps[1].arg, "carrier");
   EXPECT_EQ(steps[2].status, 480);
-  EXPECT_TRUE(c->dial_plan.admits(0, route::Caller{.line = false, .port = {}, .address = "127.0.0.1"}));
+  EXPECT_TRUE(c->dial_plan.admits(0, route::Caller{.line = false, .port = {}, .address = "127.0.0.1", .user = {}}));
   EXPECT_TRUE(c->dial_plan.rules()[1].allow.empty());
-  EXPECT_FALSE(c->dial_plan.admits(1, route::Caller{.line = false, .port = {}, .address = "127.0.0.1"}));
+  EXPECT_FALSE(c->dial_plan.admits(1, route::Caller{.line = false, .port = {}, .address = "127.0.0.1", .user = {}}));
 }
 
 TEST(ConfigDialPlan, StepNamingAnUnknownTrunkPointsAtItsLine) {
@@ -471,6 +471,55 @@ TEST(ConfigDialPlan, AllowErrorsPointAtTheAllowLine) {
                          "CIDR");
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = \"sip\"\n", 4, "array");
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\"]\nallow = []\n", 4, "must not be empty");
+}
+
+TEST(ConfigAuth, DefaultsTrustLoopbackOfferMd5AndKeepBindingsInMemory) {
+  auto c = default_config();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->auth.realm, "127.0.0.1");
+  EXPECT_EQ(c->auth.algorithms, std::vector<std::string>{"MD5"});
+  EXPECT_EQ(c->auth.trusted, (std::vector<std::string>{"127.0.0.0/8", "::1"}));
+  EXPECT_TRUE(c->registrar.database.empty());
+  EXPECT_TRUE(c->users.empty());
+}
+
+TEST(ConfigAuth, ReadsUsersTrustedRangesAndAlgorithms) {
+  auto c = parse_config(R"(
+[auth]
+realm = "home.example"
+algorithms = ["sha-256", "MD5"]
+trusted = []
+[registrar]
+database = "/tmp/x.sqlite"
+min_expires_s = 30
+[[user]]
+name = "alice"
+password = "secret"
+[[user]]
+name = "bob"
+ha1_md5 = "0123456789abcdef0123456789abcdef"
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->auth.realm, "home.example");
+  EXPECT_EQ(c->auth.algorithms, (std::vector<std::string>{"SHA-256", "MD5"}));
+  EXPECT_TRUE(c->auth.trusted.empty());
+  EXPECT_EQ(c->registrar.database, "/tmp/x.sqlite");
+  EXPECT_EQ(c->registrar.min_expires_s, 30);
+  ASSERT_EQ(c->users.size(), 2u);
+  EXPECT_EQ(c->users[1].ha1_md5, "0123456789abcdef0123456789abcdef");
+}
+
+TEST(ConfigAuth, RefusesBadUsersRangesAndAlgorithms) {
+  expect_invalid_at_line("[auth]\ntrusted = [\"10.0.0.0/33\"]\n", 2, "auth.trusted");
+  expect_invalid_at_line("[auth]\nalgorithms = [\"SHA-1\"]\n", 2, "auth.algorithms");
+  expect_invalid_at_line("[auth]\nalgorithms = [\"MD5\", \"md5\"]\n", 2, "repeated");
+  expect_invalid_at_line("[[user]]\nname = \"al ice\"\npassword = \"x\"\n", 1, "not a plain token");
+  expect_invalid_at_line("[[user]]\nname = \"alice\"\n", 1, "needs a password");
+  expect_invalid_at_line("[[user]]\nname = \"a\"\npassword = \"x\"\n[[user]]\nname = \"a\"\npassword = \"y\"\n", 4,
+                         "used twice");
+  expect_invalid_at_line("[[user]]\nname = \"a\"\nha1_md5 = \"abc\"\n", 1, "ha1_md5");
+  expect_invalid_at_line("[registrar]\nmin_expires_s = 600\nmax_expires_s = 60\n", 1, "min_expires_s");
 }
 
 }  // namespace

@@ -161,8 +161,8 @@ CalledNumber global(const std::string& plus) {
   return CalledNumber{.dialed = plus, .e164 = *e164::E164::parse(plus)};
 }
 
-const Caller kPhone{.line = true, .port = "fxs1", .address = {}};
-const Caller kSipCaller{.line = false, .port = {}, .address = "192.0.2.55"};
+const Caller kPhone{.line = true, .port = "fxs1", .address = {}, .user = {}};
+const Caller kSipCaller{.line = false, .port = {}, .address = "192.0.2.55", .user = {}};
 
 // A context of the test's own; iterated without blocking.
 struct Loop {
@@ -628,7 +628,7 @@ TEST(RouterRoute, DeniedIs403) {
   EXPECT_EQ(r.status, 403);
   EXPECT_TRUE(resolver.lookups.empty());
 
-  const Caller local{.line = false, .port = {}, .address = "127.0.0.1"};
+  const Caller local{.line = false, .port = {}, .address = "127.0.0.1", .user = {}};
   EXPECT_EQ(route_and_wait(loop, router, dialed("201"), kSipCaller).status, 403);
   auto ok = route_and_wait(loop, router, dialed("201"), local);
   EXPECT_TRUE(ok.matched);

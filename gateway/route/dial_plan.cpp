@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <array>
 #include <cstddef>
@@ -140,6 +141,14 @@ base::Result<Step> parse_step(std::string_view text) {
     if (auto ok = check_uri_template(text, "step", DialPlanError::bad_step); !ok) return base::fail(ok.error());
     return Step{StepKind::sip, std::string(text), 0};
   }
+  if (text.starts_with("user:")) {
+    const std::string_view name = text.substr(5);
+    const bool token = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '+' || c == '$';
+    });
+    if (!token) return bad("the user name must be a plain token (letters, digits, . - _ +) or $digits");
+    return Step{StepKind::user, std::string(name), 0};
+  }
   if (text.starts_with("fxo:")) return bad("FXO ports are not available yet (they come with the analog lines work)");
   if (text == "reject") return Step{StepKind::reject, {}, 403};
   if (text.starts_with("reject ")) {
@@ -152,7 +161,7 @@ base::Result<Step> parse_step(std::string_view text) {
     if (code.empty() || status < 400 || status > 699) return bad("the code must be a number 400-699");
     return Step{StepKind::reject, {}, status};
   }
-  return bad("expected enum, trunk:<name>, sip:<uri>, sips:<uri> or reject [code]");
+  return bad("expected enum, trunk:<name>, sip:<uri>, sips:<uri>, user:<name> or reject [code]");
 }
 
 // Parses an IPv4 or IPv6 literal into `out` (network order); family or 0.

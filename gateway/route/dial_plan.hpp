@@ -11,6 +11,8 @@
 //   "trunk:<name>"  send it to a configured SIP trunk
 //   "sip:<uri>"     call this URI; $digits is the number as dialed, $e164 the
 //                   E.164 form ("+..."); a "sips:" URI likewise
+//   "user:<name>"   call the contacts a registered [[user]] has (highest q
+//                   first); $digits in the name is the number as dialed
 //   "reject [code]" refuse (SIP callers get the code, 400-699, default 403;
 //                   phones hear reorder)
 // The older form `target = "sip:..."` is one sip step. "fxo:<port>" steps
@@ -50,11 +52,11 @@ struct DialRule {
   std::vector<std::string> allow;   // empty: {"lines"}
 };
 
-enum class StepKind { enum_lookup, trunk, sip, reject };
+enum class StepKind { enum_lookup, trunk, sip, user, reject };
 
 struct Step {
   StepKind kind = StepKind::reject;
-  std::string arg;   // trunk name, or the sip URI template
+  std::string arg;   // trunk name, the sip URI template, or the user name template
   int status = 403;  // reject
 };
 

@@ -276,6 +276,15 @@ void Router::run_steps(RouteId id) {
                                     .line = 0, .status = 0, .step = "sip"});
         break;
       }
+      case StepKind::user: {
+        const std::string user = substitute(step.arg, escape_user(p.number.dialed), escape_user(p.number.dialed));
+        const auto contacts = user_contacts_ ? user_contacts_(user) : std::vector<std::string>{};
+        log::info(Sub::route, "event=user_contacts user={} contacts={}", user, contacts.size());
+        for (const auto& uri : contacts)
+          p.result.targets.push_back({.kind = RouteTarget::Kind::sip, .uri = uri, .line = 0, .status = 0,
+                                      .step = "user:" + user});
+        break;
+      }
       case StepKind::trunk: {
         auto trunk = std::find_if(config_.trunks.begin(), config_.trunks.end(),
                                   [&](const config::TrunkConfig& t) { return t.name == step.arg; });

@@ -84,6 +84,10 @@ class Router {
   Router& operator=(const Router&) = delete;
 
   void set_dial_plan(DialPlan plan) { plan_ = std::move(plan); }
+  // Where "user:<name>" steps find a registered user's contact URIs (highest
+  // q first); unset or empty: the step gives nothing and the next one runs.
+  using UserContacts = std::function<std::vector<std::string>(std::string_view user)>;
+  void set_user_contacts(UserContacts lookup) { user_contacts_ = std::move(lookup); }
   const DialPlan& dial_plan() const { return plan_; }
 
   // The port a number rings directly: a port's number, or one of its DIDs
@@ -108,6 +112,7 @@ class Router {
   const config::Config& config_;
   e164::EnumResolver* resolver_;
   DialPlan plan_;
+  UserContacts user_contacts_;
   e164::NumberingPlan numbering_;
   std::map<RouteId, std::unique_ptr<Pending>> pending_;
   std::vector<RouteId> ready_;   // finished, callbacks not yet run

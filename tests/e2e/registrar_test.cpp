@@ -149,7 +149,34 @@ bool lists_contact(const Json& users, const std::string& user, const std::string
 
 std::string sipp_contact(std::uint16_t port) { return "sip:alice@127.0.0.1:" + std::to_string(port); }
 
-class RegistrarTest : public GatewayTest {};
+class RegistrarTest : public GatewayTest {
+ protected:
+  // Starts `phone` and registers it as alice at the gateway (the harness
+  // account has regint=0 and never registers, so a second user agent is
+  // added over ctrl_tcp); the `users` answer once its contact is listed, or
+  // the last one after 10 s.
+  Json register_baresip(Baresip& phone, const std::string& answermode) {
+    BaresipOptions bo;
+    bo.dir = gw.peer_dir("baresip");
+    bo.lifetime_s = 60;
+    if (!phone.start(bo)) {
+      ADD_FAILURE() << phone.error();
+      return Json::object();
+    }
+    const std::string account = "<sip:alice@127.0.0.1:" + std::to_string(gw.sip_port()) +
+                                ">;auth_pass=secret;regint=120;answermode=" + answermode;
+    EXPECT_TRUE(phone.ctrl().send("uanew", account)) << phone.diagnostics();
+    const std::string contact = "127.0.0.1:" + std::to_string(phone.sip_port());
+    return wait_users(
+        gw,
+        [&](const Json& u) {
+          return std::any_of(u.begin(), u.end(), [&](const Json& b) {
+            return b.value("user", "") == "alice" && b.value("contact", "").find(contact) != std::string::npos;
+          });
+        },
+        std::chrono::seconds(10));
+  }
+};
 
 TEST_F(RegistrarTest, ChallengesOfferSha256ThenMd5ForKnownAndUnknownUsers) {
   if (!require_tool("sipp")) return;
@@ -288,26 +315,9 @@ TEST_F(RegistrarTest, BaresipRegistersWithDigest) {
   if (!require_tool("baresip")) return;
   ASSERT_TRUE(start_gateway(registrar_options(gw, kMd5Only)));
 
-  // The harness account (regint=0) never registers; a second user agent whose
-  // address is on the gateway registers there with alice's password.
   Baresip phone;
-  BaresipOptions bo;
-  bo.dir = gw.peer_dir("baresip");
-  bo.lifetime_s = 60;
-  ASSERT_TRUE(phone.start(bo)) << phone.error();
-  const std::string account = "<sip:alice@127.0.0.1:" + std::to_string(gw.sip_port()) +
-                              ">;auth_pass=secret;regint=120;answermode=manual";
-  ASSERT_TRUE(phone.ctrl().send("uanew", account)) << phone.diagnostics();
-
+  const Json users = register_baresip(phone, "manual");
   const std::string port = ":" + std::to_string(phone.sip_port());
-  const Json users = wait_users(
-      gw,
-      [&](const Json& u) {
-        return std::any_of(u.begin(), u.end(), [&](const Json& b) {
-          return b.value("user", "") == "alice" && b.value("contact", "").find("127.0.0.1" + port) != std::string::npos;
-        });
-      },
-      std::chrono::seconds(10));
   ASSERT_TRUE(users.value("ok", false)) << users.dump();
   ASSERT_EQ(users["users"].size(), 1u) << users.dump() << "\n" << phone.diagnostics();
   const Json& b = users["users"][0];
@@ -318,6 +328,44 @@ TEST_F(RegistrarTest, BaresipRegistersWithDigest) {
   phone.quit();
 }
 
+
+// Calls to a registered user: phone 1 dials 301, whose rule's step is
+// "user:alice"; baresip, registered as alice, answers by itself and sends its
+// 1000 Hz tone, which the phone hears (audio from the registered contact).
+TEST_F(RegistrarTest, PhoneReachesARegisteredUserThroughAUserStep) {
+  if (!require_tool("baresip")) return;
+  GatewayOptions options = registrar_options(gw, kMd5Only);
+  options.dial_plan = {{.pattern = "301", .target = "", .steps = {"user:alice"}, .allow = {"lines"}},
+                       {.pattern = "302", .target = "", .steps = {"user:bob", "reject 480"}, .allow = {"lines"}}};
+  ASSERT_TRUE(start_gateway(options));
+
+  Baresip phone;  // sends its ausine 1000 Hz into calls
+  const Json users = register_baresip(phone, "auto");
+  const std::string port = ":" + std::to_string(phone.sip_port());
+  ASSERT_EQ(users["users"].size(), 1u) << users.dump() << "\n" << phone.diagnostics();
+
+  // bob has no contacts: his step gives nothing and the next one (480) ends it.
+  ASSERT_TRUE(is_ok(gw.phone(2, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(2, "dialtone", 3s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(2, "dial", {{"digits", "302"}})));
+  EXPECT_TRUE(gw.wait_line_state(2, "disconnected", 5s)) << gw.describe();
+  EXPECT_NE(gw.process().log_text().find("event=user_contacts user=bob contacts=0"), std::string::npos);
+  ASSERT_TRUE(is_ok(gw.phone(2, "onhook")));
+
+  ASSERT_TRUE(is_ok(gw.phone(1, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(1, "dialtone", 3s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(1, "listen", {{"hz", 1000}})));
+  ASSERT_TRUE(is_ok(gw.phone(1, "dial", {{"digits", "301"}})));
+  ASSERT_TRUE(gw.wait_line_state(1, "connected", 10s)) << gw.describe() << "\n" << phone.diagnostics();
+  const auto heard = gw.wait_listen_ratio(1, 0.5, 5s);
+  EXPECT_TRUE(heard.sustained) << heard.history;
+  const Json calls = gw.calls();
+  ASSERT_EQ(calls["calls"].size(), 1u) << calls.dump();
+  EXPECT_NE(calls["calls"][0].value("remote", "").find("127.0.0.1" + port), std::string::npos) << calls.dump();
+  ASSERT_TRUE(is_ok(gw.phone(1, "onhook")));
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  phone.quit();
+}
 
 // SHA-256 end to end. No peer on our machines speaks RFC 7616 (see above), so
 // a hand-made client does: REGISTER, take the SHA-256 challenge (offered

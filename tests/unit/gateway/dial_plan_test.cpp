@@ -216,8 +216,19 @@ TEST(DialPlanSteps, TargetComesFirstThenTheSteps) {
   EXPECT_EQ(no_sip.match("201").target, "");
 }
 
+TEST(DialPlanSteps, UserStepKeepsItsNameTemplate) {
+  auto p = plan({rule_with_steps({"user:alice", "user:$digits"})});
+  ASSERT_EQ(p.steps(0).size(), 2u);
+  EXPECT_EQ(p.steps(0)[0].kind, StepKind::user);
+  EXPECT_EQ(p.steps(0)[0].arg, "alice");
+  EXPECT_EQ(p.steps(0)[1].arg, "$digits");
+}
+
 TEST(DialPlanSteps, RejectsBadStepsWithAReason) {
   expect_bad_step("trunk:", DialPlanError::bad_step, "trunk name is missing");
+  expect_bad_step("user:", DialPlanError::bad_step, "plain token");
+  expect_bad_step("user:al ice", DialPlanError::bad_step, "plain token");
+  expect_bad_step("user:a@b", DialPlanError::bad_step, "plain token");
   expect_bad_step("reject 99", DialPlanError::bad_step, "400-699");
   expect_bad_step("reject 700", DialPlanError::bad_step, "400-699");
   expect_bad_step("reject 399", DialPlanError::bad_step, "400-699");

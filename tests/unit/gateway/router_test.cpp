@@ -407,6 +407,29 @@ TEST(RouterRoute, SipStepFillsDigitsAndE164) {
   EXPECT_EQ(uris(feature), (std::vector<std::string>{"sip:*72@feature;e=*72"}));
 }
 
+TEST(RouterRoute, UserStepCallsTheRegisteredContactsAndAnOfflineUserFallsThrough) {
+  Loop loop;
+  const auto c = load();
+  Router router(c, nullptr, loop.context);
+  router.set_dial_plan(plan({DialRule("3XX", "", {"user:$digits", "sip:voicemail@vm.example"}),
+                             DialRule("401", "", {"user:alice", "reject 480"})}));
+  std::vector<std::string> asked;
+  router.set_user_contacts([&](std::string_view user) {
+    asked.emplace_back(user);
+    return user == "301" ? std::vector<std::string>{"sip:301@192.0.2.7:5062", "sip:301@192.0.2.8:5060"}
+                         : std::vector<std::string>{};
+  });
+  auto r = route_and_wait(loop, router, dialed("301"), kPhone);
+  EXPECT_EQ(uris(r), (std::vector<std::string>{"sip:301@192.0.2.7:5062", "sip:301@192.0.2.8:5060",
+                                                "sip:voicemail@vm.example"}));
+  EXPECT_EQ(r.targets[0].step, "user:301");
+  auto offline = route_and_wait(loop, router, dialed("401"), kPhone);
+  ASSERT_EQ(offline.targets.size(), 1u);
+  EXPECT_EQ(offline.targets[0].kind, RouteTarget::Kind::reject);
+  EXPECT_EQ(offline.targets[0].status, 480);
+  EXPECT_EQ(asked, (std::vector<std::string>{"301", "alice"}));
+}
+
 TEST(RouterRoute, TrunkGetsE164OrTheDialedNumber) {
   Loop loop;
   const auto c = load();

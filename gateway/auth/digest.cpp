@@ -9,9 +9,12 @@
 #include <utility>
 
 #include "auth/digest_crypto.hpp"
+#include "auth/quoted_string.hpp"
 
 namespace sipline::gateway::auth {
 namespace {
+
+using detail::append_quoted;
 
 constexpr std::size_t kTimestampBytes = 8;
 constexpr std::size_t kRandomBytes = 12;
@@ -57,14 +60,6 @@ std::string join(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
-void append_quoted(std::string& out, std::string_view value) {
-  out.push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
 
 
 }  // namespace

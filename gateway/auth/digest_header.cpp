@@ -10,9 +10,12 @@
 #include <string_view>
 
 #include "auth/digest.hpp"
+#include "auth/quoted_string.hpp"
 
 namespace sipline::gateway::auth {
 namespace {
+
+using detail::append_quoted;
 
 constexpr std::size_t kMaxHeader = 4096;
 constexpr std::size_t kMaxValue = 1024;
@@ -110,14 +113,6 @@ std::optional<std::string>* field(DigestCredentials& c, std::string_view name) {
   return nullptr;
 }
 
-void append_quoted(std::string& out, std::string_view value) {
-  out.push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
 
 }  // namespace
 

@@ -121,6 +121,23 @@ class SipBridgeTest : public GatewayTest {
     return out;
   }
 
+  // A hand-made INVITE to kNumber with a PCMU offer; its final response
+  // (ACKed), or "" when none came within `timeout`.
+  std::string raw_invite_final(std::chrono::milliseconds timeout) {
+    SipUdpPeer peer;
+    if (!peer.ok()) return "";
+    InviteSpec spec;
+    spec.user = kNumber;
+    spec.remote_port = gw.sip_port();
+    spec.local_port = peer.port();
+    spec.body = pcmu_offer(peer.port() + 2);
+    if (!peer.send_to(gw.sip_port(), make_invite(spec))) return "";
+    const auto response = peer.receive_final(spec.call_id, timeout);
+    if (!response) return "";
+    peer.send_to(gw.sip_port(), make_ack(spec, *response));
+    return *response;
+  }
+
   // The sipp ends by itself with exit 0 within `timeout`.
   ::testing::AssertionResult ends_cleanly(Sipp& sipp, std::chrono::milliseconds timeout) {
     if (!sipp.wait(timeout)) return ::testing::AssertionFailure() << "sipp did not end within " << timeout.count() << " ms";
@@ -374,18 +391,8 @@ TEST_F(SipBridgeTest, EveryTargetFailingWith503GivesTheCaller500) {
   ASSERT_TRUE(start_uas(failing, "uas_unavailable.xml"));
   ASSERT_TRUE(start_gateway(bridge_options({"trunk:far"}, {"sip"}, {{"far", failing.sip_port()}})));
 
-  SipUdpPeer peer;
-  ASSERT_TRUE(peer.ok());
-  InviteSpec spec;
-  spec.user = kNumber;
-  spec.remote_port = gw.sip_port();
-  spec.local_port = peer.port();
-  spec.body = pcmu_offer(peer.port() + 2);
-  ASSERT_TRUE(peer.send_to(gw.sip_port(), make_invite(spec)));
-  const auto response = peer.receive_final(spec.call_id, 15s);
-  ASSERT_TRUE(response.has_value()) << "no final response\n" << diagnostics({&failing});
-  peer.send_to(gw.sip_port(), make_ack(spec, *response));
-  EXPECT_EQ(sip_status(*response), 500) << *response << "\n" << diagnostics({&failing});
+  const std::string response = raw_invite_final(15s);
+  EXPECT_EQ(sip_status(response), 500) << response << "\n" << diagnostics({&failing});
   EXPECT_TRUE(ends_cleanly(failing, 5s)) << diagnostics({&failing});
   EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
 }
@@ -413,18 +420,8 @@ TEST_F(SipBridgeTest, RuleForTheLinesOnlyRefusesSipCallersWith403AndCallsNobody)
   ASSERT_TRUE(start_uas(far, "uas_answer.xml"));
   ASSERT_TRUE(start_gateway(bridge_options({"trunk:far"}, {"lines"}, {{"far", far.sip_port()}})));
 
-  SipUdpPeer peer;
-  ASSERT_TRUE(peer.ok());
-  InviteSpec spec;
-  spec.user = kNumber;
-  spec.remote_port = gw.sip_port();
-  spec.local_port = peer.port();
-  spec.body = pcmu_offer(peer.port() + 2);
-  ASSERT_TRUE(peer.send_to(gw.sip_port(), make_invite(spec)));
-  const auto response = peer.receive_final(spec.call_id, 10s);
-  ASSERT_TRUE(response.has_value()) << "no final response\n" << diagnostics({&far});
-  peer.send_to(gw.sip_port(), make_ack(spec, *response));
-  EXPECT_EQ(sip_status(*response), 403) << *response << "\n" << diagnostics({&far});
+  const std::string response = raw_invite_final(10s);
+  EXPECT_EQ(sip_status(response), 403) << response << "\n" << diagnostics({&far});
   std::this_thread::sleep_for(1s);  // time for a wrongly placed INVITE to arrive
   EXPECT_EQ(messages("sipp-far").find("INVITE"), std::string::npos) << diagnostics({&far});
   EXPECT_EQ(gw.call_count(), 0u) << gw.calls().dump();

@@ -183,7 +183,7 @@ int Daemon::run() {
   }
   resolver = std::move(*made);
   router = std::make_unique<gateway::route::Router>(config, resolver.get());
-  board = std::make_unique<gateway::call::Switchboard>(config, timers, *sim, *media, *router);
+  board = std::make_unique<gateway::call::Switchboard>(config, timers, clock, *sim, *media, *router);
   auto stack = gateway::sip::SipStack::create({.address = config.sip.address,
                                                .port = config.sip.port,
                                                .udp = config.sip.udp,

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "call/call_limits.hpp"
 #include "call/call_status.hpp"
 #include "call/leg_sdp.hpp"
 #include "call/target_list.hpp"
@@ -68,6 +69,8 @@ class SipBridge {
   void hangup();
   // The media engine saw no RTP on one of our streams for rtp_timeout.
   void on_rtp_timeout();
+  // The caller's call-limit slot, released with the bridge.
+  void hold(CallLimits::Ticket ticket) { ticket_ = std::move(ticket); }
   bool owns_stream(media::StreamId id) const { return id != 0 && (id == stream_a_.id || id == stream_b_.id); }
   CallStatus status() const;
 
@@ -123,6 +126,7 @@ class SipBridge {
   std::string target_;
   int last_status_ = 480;
   State state_ = State::trying;
+  CallLimits::Ticket ticket_;
 };
 
 }  // namespace sipline::gateway::call

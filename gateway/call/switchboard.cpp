@@ -33,6 +33,7 @@ class Switchboard::Call final : public sip::SessionHandler {
 
   std::uint64_t serial() const { return serial_; }
   void set_route(route::RouteId id) { route_ = id; }
+  void hold(CallLimits::Ticket ticket) { ticket_ = std::move(ticket); }
 
   // --- sip::SessionHandler (outgoing calls) ---
   void on_progress(int status, const std::string& sdp) override {
@@ -349,14 +350,16 @@ class Switchboard::Call final : public sip::SessionHandler {
   std::string codec_;
   std::uint64_t sdp_session_id_ = 0;
   std::uint64_t sdp_version_ = 0;
+  CallLimits::Ticket ticket_;              // a limited caller's slot, for the call's life
 };
 
 // A SIP call waiting for the router (ENUM can take a moment). It catches a
 // CANCEL meanwhile; nothing has rung yet.
 class Switchboard::InboundRoute final : public sip::SessionHandler {
  public:
-  InboundRoute(Switchboard& board, std::shared_ptr<sip::SipSession> session, sip::InviteInfo info)
-      : board_(board), session_(std::move(session)), info_(std::move(info)) {
+  InboundRoute(Switchboard& board, std::shared_ptr<sip::SipSession> session, sip::InviteInfo info,
+               CallLimits::Ticket ticket)
+      : board_(board), session_(std::move(session)), info_(std::move(info)), ticket_(std::move(ticket)) {
     session_->set_handler(this);
   }
   ~InboundRoute() override {
@@ -366,6 +369,7 @@ class Switchboard::InboundRoute final : public sip::SessionHandler {
   void set_route(route::RouteId id) { route_ = id; }
   std::shared_ptr<sip::SipSession>& session() { return session_; }
   const sip::InviteInfo& info() const { return info_; }
+  CallLimits::Ticket take_ticket() { return std::move(ticket_); }
   void routed() { route_ = 0; }
 
   void on_progress(int, const std::string&) override {}
@@ -383,16 +387,21 @@ class Switchboard::InboundRoute final : public sip::SessionHandler {
   Switchboard& board_;
   std::shared_ptr<sip::SipSession> session_;
   sip::InviteInfo info_;
+  CallLimits::Ticket ticket_;
   route::RouteId route_ = 0;
 };
 
-Switchboard::Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
-                         media::MediaEngine& media, route::Router& router)
+Switchboard::Switchboard(const config::Config& config, base::Timers& timers, const base::Clock& clock,
+                         drivers::LineDriver& driver, media::MediaEngine& media, route::Router& router)
     : config_(config),
       timers_(timers),
       driver_(driver),
       media_(media),
       router_(router),
+      limits_({.max_concurrent = config.auth.max_calls_per_user,
+               .max_per_minute = config.auth.calls_per_minute_per_user,
+               .max_tracked = 10000},
+              clock),
       sdp_session_id_(g_get_real_time() / 1000000) {
   const auto& lc = config.lines;
   for (std::size_t i = 0; i < lc.ports.size(); ++i) {
@@ -458,6 +467,19 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   const auto admitted = authorise(session, info);
   if (!admitted) return;
   const std::string& user = *admitted;
+  // Authenticated users (callers from outside the trusted ranges) are held to
+  // the per-user call limits; the ticket travels with the call.
+  CallLimits::Ticket ticket;
+  if (!user.empty()) {
+    auto slot = limits_.admit("user:" + user);
+    if (!slot) {
+      log::warn(Sub::call, "event=call_limited user={} source={} reason=\"{}\"", user, info.source_address,
+                slot.error().message());
+      session->reject(503);
+      return;
+    }
+    ticket = std::move(*slot);
+  }
   const std::string uri = info.request_uri.empty() ? "sip:" + info.request_user + "@invalid" : info.request_uri;
   auto called = route::called_from_request_uri(uri);
   if (!called) {
@@ -466,11 +488,11 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
     return;
   }
   if (auto line = router_.local_line(*called)) {
-    ring_line(*line, session, info);
+    ring_line(*line, session, info, std::move(ticket));
     return;
   }
   // Not one of our lines: the dial plan decides (and whether this caller may).
-  auto pending = std::make_unique<InboundRoute>(*this, session, info);
+  auto pending = std::make_unique<InboundRoute>(*this, session, info, std::move(ticket));
   InboundRoute* raw = pending.get();
   inbound_.emplace(raw, std::move(pending));
   const route::Caller caller{.line = false, .port = {}, .address = info.source_address, .user = user};
@@ -486,6 +508,7 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
   pending->routed();
   std::shared_ptr<sip::SipSession> session = pending->session();
   const sip::InviteInfo info = pending->info();
+  CallLimits::Ticket ticket = pending->take_ticket();
   pending.reset();  // releases the session's handler
   LogContext ctx({.call_id = info.call_id, .line = {}});
 
@@ -495,7 +518,7 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
       case route::RouteTarget::Kind::line:
         if (contacts.empty()) {
           log::info(Sub::route, "event=routed_to_line via={} line={}", t.step, config_.lines.ports[t.line].name);
-          ring_line(t.line, session, info);
+          ring_line(t.line, session, info, std::move(ticket));
           return;
         }
         contacts.push_back(t.uri);
@@ -528,18 +551,20 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
                       .done = [this](SipBridge* b) { bridges_.erase(b); }},
       session, info);
   SipBridge* raw = bridge.get();
+  raw->hold(std::move(ticket));
   bridges_.emplace(raw, std::move(bridge));
   if (!raw->start(std::move(contacts))) bridges_.erase(raw);
 }
 
 void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session,
-                            const sip::InviteInfo& info) {
+                            const sip::InviteInfo& info, CallLimits::Ticket ticket) {
   if (calls_[line]) {
     session->reject(486);
     return;
   }
   auto call = std::make_unique<Call>(*this, line, true);
   Call* raw = call.get();
+  raw->hold(std::move(ticket));
   calls_[line] = std::move(call);
   if (!raw->start_incoming(session, info)) calls_[line].reset();
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "call/call_limits.hpp"
 #include "call/call_status.hpp"
 #include "call/fxs_line.hpp"
 #include "call/sip_bridge.hpp"
@@ -45,8 +46,8 @@ struct LineStatus {
 
 class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, public FxsLine::Owner {
  public:
-  Switchboard(const config::Config& config, base::Timers& timers, drivers::LineDriver& driver,
-              media::MediaEngine& media, route::Router& router);
+  Switchboard(const config::Config& config, base::Timers& timers, const base::Clock& clock,
+              drivers::LineDriver& driver, media::MediaEngine& media, route::Router& router);
   ~Switchboard() override;
 
   void set_sip(sip::SipStack* sip) { sip_ = sip; }
@@ -84,7 +85,8 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   friend class InboundRoute;
   void finish_call(std::size_t line);
   std::optional<std::string> authorise(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
-  void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
+  void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
+                 CallLimits::Ticket ticket);
   void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
   void on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& result);
 
@@ -93,6 +95,7 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   drivers::LineDriver& driver_;
   media::MediaEngine& media_;
   route::Router& router_;
+  CallLimits limits_;                  // before the calls: their tickets release into it
   sip::SipStack* sip_ = nullptr;
   registrar::Registrar* registrar_ = nullptr;
   std::vector<route::Cidr> trusted_;   // auth.trusted

@@ -113,6 +113,8 @@ struct AuthConfig {
   int ban_after_failures = 5;        // failed authentications from one address ... (0 = never ban)
   int ban_window_s = 60;             // ... within this long ...
   int ban_duration_s = 600;          // ... ban it (403 to everything) this long
+  int max_calls_per_user = 4;        // an authenticated user's calls at once (0 = no limit)
+  int calls_per_minute_per_user = 10;  // and new calls in any minute (0 = no limit)
 };
 
 // The registrar (REGISTER from local SIP users) and its binding store.

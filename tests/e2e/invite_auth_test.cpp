@@ -226,6 +226,28 @@ TEST_F(InviteAuthTest, WrongPasswordGets401AgainAndRingsNothing) {
   EXPECT_EQ(gw.call_count(), 0u) << gw.calls().dump();
 }
 
+// 3b. Call limits: with calls_per_minute_per_user = 2, alice's third call
+// within the minute is refused with 503 and rings nothing; her first two
+// connect.
+TEST_F(InviteAuthTest, ThirdCallInAMinuteBeyondTheUsersLimitGets503) {
+  if (!require_tool("sipp")) return;
+  GatewayOptions o = untrusted_options();
+  o.extra_toml = "\n[auth]\ntrusted = []\ncalls_per_minute_per_user = 2\nmax_calls_per_user = 4\n" +
+                 o.extra_toml.substr(o.extra_toml.find("\n[[user]]"));
+  ASSERT_TRUE(start_gateway(o));
+  for (int i = 0; i < 2; ++i) {
+    const SippRun run = call("sipp-" + std::to_string(i), "uac_auth_call.xml", "201", "alice", "secret");
+    ASSERT_TRUE(run.ended && run.exit_code == 0) << "call " << i << ": sipp exit " << run.exit_code << "\n"
+                                                 << run.diagnostics;
+    expect_connected_then_hung_up(run);
+  }
+  const SippRun third = call("sipp-2", "uac_auth_refused.xml", "201", "alice", "secret");
+  ASSERT_TRUE(third.ended && third.exit_code == 0) << "sipp exit " << third.exit_code << "\n" << third.diagnostics;
+  EXPECT_EQ(count_of(third.trace, "SIP/2.0 503"), 1u) << third.trace;
+  EXPECT_TRUE(line_never_rang(third)) << third.diagnostics;
+  EXPECT_NE(gw.process().log_text().find("event=call_limited user=alice"), std::string::npos);
+}
+
 // 4. Toll fraud: a rule for international numbers to a trunk that only bob
 // may use. Nobody else reaches the trunk, authenticated or not.
 TEST_F(InviteAuthTest, TrunkRuleForBobRefusesStrangersAndAlice) {

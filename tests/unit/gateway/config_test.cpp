@@ -481,6 +481,9 @@ TEST(ConfigAuth, DefaultsTrustLoopbackOfferMd5AndKeepBindingsInMemory) {
   EXPECT_EQ(c->auth.trusted, (std::vector<std::string>{"127.0.0.0/8", "::1"}));
   EXPECT_TRUE(c->registrar.database.empty());
   EXPECT_TRUE(c->users.empty());
+  EXPECT_EQ(c->auth.ban_after_failures, 5);
+  EXPECT_EQ(c->auth.max_calls_per_user, 4);
+  EXPECT_EQ(c->auth.calls_per_minute_per_user, 10);
 }
 
 TEST(ConfigAuth, ReadsUsersTrustedRangesAndAlgorithms) {
@@ -520,6 +523,7 @@ TEST(ConfigAuth, RefusesBadUsersRangesAndAlgorithms) {
                          "used twice");
   expect_invalid_at_line("[[user]]\nname = \"a\"\nha1_md5 = \"abc\"\n", 1, "ha1_md5");
   expect_invalid_at_line("[registrar]\nmin_expires_s = 600\nmax_expires_s = 60\n", 1, "min_expires_s");
+  expect_error("[auth]\nmax_calls_per_user = -1\n", ConfigError::invalid, 2, 22, "max_calls_per_user");
 }
 
 }  // namespace

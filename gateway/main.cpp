@@ -127,15 +127,7 @@ base::Result<void> Daemon::start_registrar() {
   sip->set_register_handler(registrar.get());
   board->set_registrar(registrar.get());
   // "user:<name>" dial-plan steps call the user's registered contacts.
-  router->set_user_contacts([this](std::string_view user) {
-    std::vector<std::string> contacts;
-    if (auto bindings = registrar->lookup(user)) {
-      for (const auto& b : *bindings) contacts.push_back(b.contact);
-    } else {
-      log::warn(Sub::route, "event=user_lookup_failed user={} error=\"{}\"", user, bindings.error().message());
-    }
-    return contacts;
-  });
+  router->set_user_contacts([this](std::string_view user) { return registrar->contacts(user); });
   if (rc.database.empty()) log::warn(Sub::sip, "event=registrar_in_memory hint=\"set registrar.database to keep registrations over a restart\"");
   log::info(Sub::sip, "event=registrar_ready users={} realm={} database=\"{}\"", config.users.size(), config.auth.realm,
             rc.database);

@@ -482,6 +482,19 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   }
   const std::string uri = info.request_uri.empty() ? "sip:" + info.request_user + "@invalid" : info.request_uri;
   auto called = route::called_from_request_uri(uri);
+  // A [[user]]'s name (sip:alice@gateway) reaches the contacts it registered.
+  if (!called || !router_.local_line(*called)) {
+    if (auto contacts = registered_contacts(info.request_user)) {
+      LogContext ctx({.call_id = info.call_id, .line = {}});
+      log::info(Sub::route, "event=routed_to_user user={} contacts={}", info.request_user, contacts->size());
+      if (contacts->empty()) {
+        session->reject(480);
+      } else {
+        connect_sip_caller(session, info, std::move(*contacts), std::move(ticket));
+      }
+      return;
+    }
+  }
   if (!called) {
     log::info(Sub::route, "event=bad_request_uri uri={} error=\"{}\"", uri, called.error().message());
     session->reject(uri.starts_with("sip:") || uri.starts_with("sips:") || uri.starts_with("tel:") ? 404 : 416);
@@ -538,6 +551,11 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
     session->reject(r.status);
     return;
   }
+  connect_sip_caller(session, info, std::move(contacts), std::move(ticket));
+}
+
+void Switchboard::connect_sip_caller(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
+                                     std::vector<std::string> contacts, CallLimits::Ticket ticket) {
   if (config_.routing.sip_callers == config::SipCallerMode::redirect) {
     session->redirect(contacts);
     return;
@@ -554,6 +572,11 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
   raw->hold(std::move(ticket));
   bridges_.emplace(raw, std::move(bridge));
   if (!raw->start(std::move(contacts))) bridges_.erase(raw);
+}
+
+std::optional<std::vector<std::string>> Switchboard::registered_contacts(const std::string& user) const {
+  if (!registrar_ || user.empty() || !registrar_->is_user(user)) return std::nullopt;
+  return registrar_->contacts(user);
 }
 
 void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session,

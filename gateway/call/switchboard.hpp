@@ -88,6 +88,12 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
                  CallLimits::Ticket ticket);
   void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
+  // A SIP caller sent on to SIP `contacts`: bridged, or redirected (302) in redirect mode.
+  void connect_sip_caller(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
+                          std::vector<std::string> contacts, CallLimits::Ticket ticket);
+  // The registered contacts of a configured [[user]] named `user` (maybe
+  // none); nullopt when no such user is configured.
+  std::optional<std::vector<std::string>> registered_contacts(const std::string& user) const;
   void on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& result);
 
   const config::Config& config_;

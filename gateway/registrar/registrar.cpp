@@ -48,6 +48,22 @@ std::optional<auth::StoredCredential> Registrar::credential(std::string_view use
   return std::nullopt;
 }
 
+std::vector<std::string> Registrar::contacts(std::string_view user) {
+  std::vector<std::string> out;
+  auto bindings = store_.lookup(user);
+  if (!bindings) {
+    log::warn(Sub::sip, "event=user_lookup_failed user={} error=\"{}\"", user, bindings.error().message());
+    return out;
+  }
+  for (const auto& b : *bindings) out.push_back(b.contact);
+  return out;
+}
+
+bool Registrar::is_user(std::string_view name) const {
+  return std::any_of(options_.users.begin(), options_.users.end(),
+                     [&](const UserCredentials& u) { return u.name == name; });
+}
+
 sip::RegisterReply Registrar::challenge(bool stale) {
   sip::RegisterReply r;
   r.status = 401;

@@ -367,6 +367,46 @@ TEST_F(RegistrarTest, PhoneReachesARegisteredUserThroughAUserStep) {
   phone.quit();
 }
 
+// A SIP caller reaches a registered user by name: sip:alice@gateway is bridged
+// to baresip's registered contact, which answers by itself; a configured user
+// with no contact (bob) gets 480.
+TEST_F(RegistrarTest, SipCallerReachesARegisteredUserByName) {
+  if (!require_tool("baresip") || !require_tool("sipp")) return;
+  GatewayOptions options = registrar_options(gw, kMd5Only);
+  options.extra_toml += "\n[[user]]\nname = \"bob\"\npassword = \"other\"\n";
+  ASSERT_TRUE(start_gateway(options));
+  Baresip phone;
+  const Json users = register_baresip(phone, "auto");
+  ASSERT_EQ(users["users"].size(), 1u) << users.dump() << "\n" << phone.diagnostics();
+
+  Sipp caller(gw.peer_dir("sipp-caller"));
+  SippOptions so;
+  so.scenario_file = kFixtures + "/uac_call.xml";  // INVITE, 200, ACK, 2 s, BYE
+  so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
+  so.service = "alice";
+  so.timeout_s = 20;
+  ASSERT_TRUE(caller.start(so)) << caller.process().error();
+  EXPECT_TRUE(phone.ctrl().wait_event("CALL_ESTABLISHED", "", 10s)) << phone.diagnostics() << caller.diagnostics();
+  ASSERT_TRUE(caller.wait(20s)) << caller.diagnostics();
+  EXPECT_EQ(caller.process().exit_code(), 0) << caller.diagnostics() << "\n" << gw.process().log_tail(30);
+  EXPECT_NE(gw.process().log_text().find("event=routed_to_user user=alice contacts=1"), std::string::npos);
+
+  SipUdpPeer peer;
+  ASSERT_TRUE(peer.ok());
+  InviteSpec spec;
+  spec.user = "bob";
+  spec.remote_port = gw.sip_port();
+  spec.local_port = peer.port();
+  spec.body = pcmu_offer(peer.port() + 2);
+  ASSERT_TRUE(peer.send_to(gw.sip_port(), make_invite(spec)));
+  const auto response = peer.receive_final(spec.call_id, 5s);
+  ASSERT_TRUE(response.has_value());
+  peer.send_to(gw.sip_port(), make_ack(spec, *response));
+  EXPECT_EQ(sip_status(*response), 480) << *response;
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  phone.quit();
+}
+
 // SHA-256 end to end. No peer on our machines speaks RFC 7616 (see above), so
 // a hand-made client does: REGISTER, take the SHA-256 challenge (offered
 // first), answer it with the digest computed by sipline's auth library from

@@ -391,18 +391,8 @@ TEST_F(RegistrarTest, SipCallerReachesARegisteredUserByName) {
   EXPECT_EQ(caller.process().exit_code(), 0) << caller.diagnostics() << "\n" << gw.process().log_tail(30);
   EXPECT_NE(gw.process().log_text().find("event=routed_to_user user=alice contacts=1"), std::string::npos);
 
-  SipUdpPeer peer;
-  ASSERT_TRUE(peer.ok());
-  InviteSpec spec;
-  spec.user = "bob";
-  spec.remote_port = gw.sip_port();
-  spec.local_port = peer.port();
-  spec.body = pcmu_offer(peer.port() + 2);
-  ASSERT_TRUE(peer.send_to(gw.sip_port(), make_invite(spec)));
-  const auto response = peer.receive_final(spec.call_id, 5s);
-  ASSERT_TRUE(response.has_value());
-  peer.send_to(gw.sip_port(), make_ack(spec, *response));
-  EXPECT_EQ(sip_status(*response), 480) << *response;
+  const std::string response = invite_final_response(gw.sip_port(), "bob", 5s);
+  EXPECT_EQ(sip_status(response), 480) << response;
   EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
   phone.quit();
 }

@@ -121,21 +121,9 @@ class SipBridgeTest : public GatewayTest {
     return out;
   }
 
-  // A hand-made INVITE to kNumber with a PCMU offer; its final response
-  // (ACKed), or "" when none came within `timeout`.
+  // A hand-made INVITE to kNumber; its final response (ACKed), or "".
   std::string raw_invite_final(std::chrono::milliseconds timeout) {
-    SipUdpPeer peer;
-    if (!peer.ok()) return "";
-    InviteSpec spec;
-    spec.user = kNumber;
-    spec.remote_port = gw.sip_port();
-    spec.local_port = peer.port();
-    spec.body = pcmu_offer(peer.port() + 2);
-    if (!peer.send_to(gw.sip_port(), make_invite(spec))) return "";
-    const auto response = peer.receive_final(spec.call_id, timeout);
-    if (!response) return "";
-    peer.send_to(gw.sip_port(), make_ack(spec, *response));
-    return *response;
+    return invite_final_response(gw.sip_port(), kNumber, timeout);
   }
 
   // The sipp ends by itself with exit 0 within `timeout`.

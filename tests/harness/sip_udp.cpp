@@ -161,4 +161,19 @@ std::string pcmu_offer(std::uint16_t rtp_port) {
   return b.str();
 }
 
+std::string invite_final_response(std::uint16_t gw_port, const std::string& user, std::chrono::milliseconds timeout) {
+  SipUdpPeer peer;
+  if (!peer.ok()) return "";
+  InviteSpec spec;
+  spec.user = user;
+  spec.remote_port = gw_port;
+  spec.local_port = peer.port();
+  spec.body = pcmu_offer(peer.port() + 2);
+  if (!peer.send_to(gw_port, make_invite(spec))) return "";
+  const auto response = peer.receive_final(spec.call_id, timeout);
+  if (!response) return "";
+  peer.send_to(gw_port, make_ack(spec, *response));
+  return *response;
+}
+
 }  // namespace sipline::test

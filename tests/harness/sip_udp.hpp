@@ -55,5 +55,8 @@ std::string make_invite(const InviteSpec& spec);
 std::string make_ack(const InviteSpec& spec, const std::string& response);
 // A valid audio offer: PCMU and telephone-event 101 on 127.0.0.1:rtp_port.
 std::string pcmu_offer(std::uint16_t rtp_port);
+// From a fresh peer: a hand-made INVITE to user@127.0.0.1:gw_port with a PCMU
+// offer; its final response (ACKed), or "" when none came within `timeout`.
+std::string invite_final_response(std::uint16_t gw_port, const std::string& user, std::chrono::milliseconds timeout);
 
 }  // namespace sipline::test

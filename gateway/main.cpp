@@ -36,6 +36,17 @@ base::Result<gateway::config::Config> load(const std::string& path) {
   return path.empty() ? gateway::config::default_config() : gateway::config::load_config_file(path);
 }
 
+// [sip] transports "tls" and [tls] as the SIP stack takes them.
+std::optional<gateway::sip::SipTlsConfig> tls_settings(const gateway::config::Config& c) {
+  if (!c.sip.tls) return std::nullopt;
+  return gateway::sip::SipTlsConfig{.port = c.sip.tls_port,
+                                    .certificate = c.tls.certificate,
+                                    .private_key = c.tls.private_key,
+                                    .ca_file = c.tls.ca_file,
+                                    .verify_peer = c.tls.verify_peer,
+                                    .min_version = c.tls.min_version};
+}
+
 // GLib's own warnings (and libnice's later) go through our logger.
 GLogWriterOutput glib_writer(GLogLevelFlags level, const GLogField* fields, gsize n, gpointer) noexcept {
   for (gsize i = 0; i < n; ++i) {
@@ -180,6 +191,7 @@ int Daemon::run() {
                                                .port = config.sip.port,
                                                .udp = config.sip.udp,
                                                .tcp = config.sip.tcp,
+                                               .tls = tls_settings(config),
                                                .user_agent = config.sip.user_agent},
                                               *board);
   if (!stack) {

@@ -18,7 +18,10 @@ build_packages=(
 # nothing, and the tests never use it: each test runs its own knotd with its
 # own config, port, rundir and control socket, so a system knotd (even one
 # someone configured on port 53) neither conflicts nor is needed.
-test_packages=(sip-tester baresip sox minimodem multimon-ng iproute2 valgrind knot knot-dnsutils)
+# sipvicious: the scanner runs (svmap, svwar, svcrack); openssl: test CAs and
+# certificates for SIP over TLS; tshark: packet captures proving SRTP hides the audio.
+test_packages=(sip-tester baresip sox minimodem multimon-ng iproute2 valgrind knot knot-dnsutils
+               sipvicious openssl tshark)
 
 # One dpkg-query for all: it prints "name status" for every package it knows.
 all=("${build_packages[@]}" "${test_packages[@]}")

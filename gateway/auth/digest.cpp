@@ -10,6 +10,7 @@
 
 #include "auth/digest_crypto.hpp"
 #include "auth/quoted_string.hpp"
+#include "sipline/base/base64.hpp"
 
 namespace sipline::gateway::auth {
 namespace {
@@ -141,13 +142,13 @@ struct DigestAuthenticator::State {
     }
     auto m = mac(std::span<const std::uint8_t>(raw.data(), kTimestampBytes + kRandomBytes));
     std::copy(m.begin(), m.end(), raw.begin() + kTimestampBytes + kRandomBytes);
-    return detail::base64url_encode(raw);
+    return base::base64_encode(raw, base::Base64::url);
   }
 
   // The issue time of a nonce this process made, nullopt for anything else.
   std::optional<std::uint64_t> nonce_time(std::string_view nonce) const {
     if (nonce.size() != (kNonceBytes * 4 + 2) / 3) return std::nullopt;
-    auto raw = detail::base64url_decode(nonce);
+    auto raw = base::base64_decode(nonce, base::Base64::url);
     if (!raw || raw->size() != kNonceBytes) return std::nullopt;
     auto expect = mac(std::span<const std::uint8_t>(raw->data(), kTimestampBytes + kRandomBytes));
     const std::string_view got(reinterpret_cast<const char*>(raw->data()) + kTimestampBytes + kRandomBytes, kMacBytes);
@@ -195,7 +196,7 @@ base::Result<DigestAuthenticator> DigestAuthenticator::create(DigestConfig confi
   if (!detail::random_bytes(state->secret) || !detail::random_bytes(dummy)) {
     return base::fail(DigestError::config, "getrandom() failed: no randomness for the digest secret");
   }
-  state->dummy_password = detail::base64url_encode(dummy);
+  state->dummy_password = base::base64_encode(dummy, base::Base64::url);
   // opaque depends on the realm only, so that it survives a restart (a
   // pre-restart nonce then gets stale=true, not a failure).
   state->opaque = detail::hex_hash(DigestAlgorithm::sha256, "sipline-opaque:" + state->config.realm).substr(0, 24);

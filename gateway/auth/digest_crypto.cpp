@@ -1,4 +1,4 @@
-// OpenSSL EVP hashing, HMAC, getrandom and base64url for gateway/auth.
+// OpenSSL EVP hashing, HMAC, getrandom for gateway/auth.
 #include "auth/digest_crypto.hpp"
 
 #include <openssl/crypto.h>
@@ -17,7 +17,6 @@ namespace {
 using MdCtx = base::CPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
 
 constexpr char kHex[] = "0123456789abcdef";
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 }  // namespace
 
@@ -67,60 +66,6 @@ bool random_bytes(std::span<std::uint8_t> out) {
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string base64url_encode(std::span<const std::uint8_t> data) {
-  std::string out;
-  out.reserve((data.size() * 4 + 2) / 3);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-    out.push_back(kB64[v & 63]);
-  }
-  const std::size_t rest = data.size() - i;
-  if (rest == 1) {
-    std::uint32_t v = std::uint32_t{data[i]} << 16;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-  } else if (rest == 2) {
-    std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-  }
-  return out;
-}
-
-std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-  };
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::vector<std::uint8_t> out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
-    }
-  }
-  // Leftover bits must be zero (a canonical encoding only).
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
 }
 
 }  // namespace sipline::gateway::auth::detail

@@ -1,6 +1,6 @@
 #pragma once
 // Private to gateway/auth: the OpenSSL EVP calls and encodings that digest.cpp
-// needs (hex digests, HMAC-SHA256, base64url, getrandom, constant-time compare).
+// needs (hex digests, HMAC-SHA256, getrandom, constant-time compare).
 // Thread: any (no shared state).
 #include <cstddef>
 #include <cstdint>
@@ -22,8 +22,5 @@ std::vector<std::uint8_t> hmac_sha256(std::span<const std::uint8_t> key, std::sp
 bool random_bytes(std::span<std::uint8_t> out);
 // Equality of two byte strings in time that depends only on their lengths.
 bool constant_time_equal(std::string_view a, std::string_view b);
-// base64url without padding (RFC 4648 §5), and its strict inverse.
-std::string base64url_encode(std::span<const std::uint8_t> data);
-std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text);
 
 }  // namespace sipline::gateway::auth::detail

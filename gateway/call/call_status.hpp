@@ -13,6 +13,7 @@ struct CallStatus {
   std::string remote;
   std::string state;   // routing, ringing, early, connected
   std::string codec;
+  std::string srtp;    // the SRTP suite, or "off"; a bridge: "<caller leg>/<callee leg>" when they differ
   media::StreamStats rtp;
 };
 

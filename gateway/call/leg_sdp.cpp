@@ -2,13 +2,21 @@
 
 namespace sipline::gateway::call {
 
+// Every SDP we send carries fresh SRTP keys, so a re-INVITE re-keys the
+// stream (RFC 4568 §7.1.4 lets each offer/answer choose new ones).
 sip::LocalMedia LegSdp::local() {
-  return {.address = config_.media.rtp_address,
-          .port = port_,
-          .codecs = config_.media.codecs,
-          .dtmf_payload_type = config_.media.dtmf_payload_type,
-          .session_id = session_id_,
-          .session_version = ++version_};
+  sip::LocalMedia local{.address = config_.media.rtp_address,
+                        .port = port_,
+                        .codecs = config_.media.codecs,
+                        .dtmf_payload_type = config_.media.dtmf_payload_type,
+                        .session_id = session_id_,
+                        .session_version = ++version_,
+                        .srtp = config_.media.srtp,
+                        .keys = {}};
+  if (local.srtp != media::SrtpPolicy::off) {
+    for (media::SrtpSuite suite : config_.media.srtp_suites) local.keys.push_back({suite, media::make_srtp_key(suite)});
+  }
+  return local;
 }
 
 base::Result<std::string> LegSdp::answer(const std::string& offer_sdp) {

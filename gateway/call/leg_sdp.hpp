@@ -30,6 +30,11 @@ class LegSdp {
 
   const std::optional<sip::Negotiated>& negotiated() const { return negotiated_; }
   std::string codec() const { return negotiated_ ? negotiated_->codec_name : ""; }
+  // The agreed SRTP suite's name, or "off" (plain RTP, or nothing agreed yet).
+  std::string srtp() const {
+    return negotiated_ && negotiated_->stream.srtp ? std::string(media::srtp_suite_name(negotiated_->stream.srtp->suite))
+                                                   : "off";
+  }
 
  private:
   sip::LocalMedia local();

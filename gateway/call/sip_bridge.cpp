@@ -175,7 +175,8 @@ void SipBridge::b_answered(const std::string& sdp) {
   if (!a_late_offer_ && !a_media_) a_media_ = connect(stream_a_, *sdp_a_);
   a_->answer(answer_a_);
   state_ = State::connected;
-  log::info(Sub::call, "event=bridged target={} codec_a={} codec_b={}", target_, sdp_a_->codec(), sdp_b_->codec());
+  log::info(Sub::call, "event=bridged target={} codec_a={} codec_b={} srtp_a={} srtp_b={}", target_, sdp_a_->codec(),
+            sdp_b_->codec(), sdp_a_->srtp(), sdp_b_->srtp());
 }
 
 void SipBridge::b_failed(int status, const std::string& phrase) {
@@ -233,7 +234,8 @@ void SipBridge::reinvite(bool caller, const std::string& sdp) {
   }
   connect(caller ? stream_a_ : stream_b_, leg);
   if (caller) answer_a_ = *answer;
-  log::info(Sub::call, "event=reinvite_answered leg={} codec={}", caller ? "caller" : "callee", leg.codec());
+  log::info(Sub::call, "event=reinvite_answered leg={} codec={} srtp={}", caller ? "caller" : "callee", leg.codec(),
+            leg.srtp());
   session.answer_reinvite(*answer);
 }
 
@@ -277,6 +279,8 @@ CallStatus SipBridge::status() const {
   s.state = state_name();
   const std::string a = sdp_a_ ? sdp_a_->codec() : "", b = sdp_b_ ? sdp_b_->codec() : "";
   s.codec = a == b ? a : a + "/" + b;
+  const std::string sa = sdp_a_ ? sdp_a_->srtp() : "off", sb = sdp_b_ ? sdp_b_->srtp() : "off";
+  s.srtp = sa == sb ? sa : sa + "/" + sb;
   if (stream_a_.id) s.rtp = deps_.media.stats(stream_a_.id);
   return s;
 }

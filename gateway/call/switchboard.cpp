@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "auth/digest.hpp"
+#include "call/leg_sdp.hpp"
 #include "registrar/registrar.hpp"
 #include "sipline/base/log.hpp"
 
@@ -64,7 +65,7 @@ class Switchboard::Call final : public sip::SessionHandler {
       return;
     }
     state_ = State::connected;
-    log::info(Sub::call, "event=connected codec={}", codec_);
+    log::info(Sub::call, "event=connected codec={} srtp={}", codec_, srtp_name());
     line().on_remote_answered();
   }
 
@@ -96,27 +97,23 @@ class Switchboard::Call final : public sip::SessionHandler {
   // The answer keeps our o= session id and increments its version.
   void on_reinvite(const std::string& sdp) override {
     LogContext ctx(context());
-    const sip::LocalMedia local = next_local_media();
     if (sdp.empty()) {
       late_offer_ = true;
-      offer_ = sip::make_offer(local);
-      local_sdp_ = sip::print_sdp(offer_);
+      local_sdp_ = sdp_->offer();
       session_->answer_reinvite(local_sdp_);
       return;
     }
-    auto offer = sip::parse_sdp(sdp);
-    auto answer = offer ? sip::answer_offer(*offer, local) : base::Result<sip::AnswerResult>(tl::unexpected(offer.error()));
+    auto answer = sdp_->answer(sdp);
     if (!answer) {
       log::info(Sub::call, "event=reinvite_refused error=\"{}\"", answer.error().message());
       session_->reject_reinvite(488);
       return;
     }
     late_offer_ = false;
-    local_sdp_ = sip::print_sdp(answer->answer);
-    negotiated_ = answer->negotiated;
+    local_sdp_ = *answer;
     connect_media();
-    log::info(Sub::call, "event=reinvite_answered codec={} direction={}", codec_,
-              static_cast<int>(negotiated_->stream.direction));
+    log::info(Sub::call, "event=reinvite_answered codec={} direction={} srtp={}", codec_,
+              static_cast<int>(sdp_->negotiated()->stream.direction), srtp_name());
     session_->answer_reinvite(local_sdp_);
   }
 
@@ -147,27 +144,18 @@ class Switchboard::Call final : public sip::SessionHandler {
       session_->reject(503);
       return false;
     }
-    stream_ = *stream;
-    const sip::LocalMedia local = next_local_media();
+    open_sdp(*stream);
     if (info.body.empty()) {
       late_offer_ = true;
-      offer_ = sip::make_offer(local);
-      local_sdp_ = sip::print_sdp(offer_);
+      local_sdp_ = sdp_->offer();
     } else {
-      auto offer = sip::parse_sdp(info.body);
-      if (!offer) {
-        log::info(Sub::call, "event=bad_sdp error=\"{}\"", offer.error().message());
-        session_->reject(488);
-        return false;
-      }
-      auto answer = sip::answer_offer(*offer, local);
+      auto answer = sdp_->answer(info.body);
       if (!answer) {
         log::info(Sub::call, "event=sdp_not_acceptable error=\"{}\"", answer.error().message());
         session_->reject(488);
         return false;
       }
-      local_sdp_ = sip::print_sdp(answer->answer);
-      negotiated_ = answer->negotiated;
+      local_sdp_ = *answer;
     }
     session_->set_handler(this);
     if (!line().offer_incoming_call()) {
@@ -190,7 +178,7 @@ class Switchboard::Call final : public sip::SessionHandler {
       log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
       return false;
     }
-    stream_ = *stream;
+    open_sdp(*stream);
     return send_next_invite();
   }
 
@@ -198,15 +186,15 @@ class Switchboard::Call final : public sip::SessionHandler {
     while (targets_.has_next()) {
       remote_ = targets_.next([this] { target_timeout(); });
       // Nothing of a failed attempt (early media, its codec) carries over.
-      negotiated_.reset();
+      sdp_->reset();
       connected_media_ = false;
       codec_.clear();
-      offer_ = sip::make_offer(next_local_media());
+      const std::string offer = sdp_->offer();
       const auto& port = board_.config_.lines.ports[line_];
       auto session = board_.sip_->invite({.to = remote_,
                                           .from_user = port.number,
                                           .display = port.name,
-                                          .sdp = sip::print_sdp(offer_),
+                                          .sdp = offer,
                                           .handler = this});
       if (session) {
         session_ = *session;
@@ -235,9 +223,9 @@ class Switchboard::Call final : public sip::SessionHandler {
   void answer() {
     LogContext ctx(context());
     session_->answer(local_sdp_);
-    if (negotiated_) connect_media();
+    if (sdp_->negotiated()) connect_media();
     state_ = State::connected;
-    log::info(Sub::call, "event=answered codec={}", codec_.empty() ? "pending" : codec_);
+    log::info(Sub::call, "event=answered codec={} srtp={}", codec_.empty() ? "pending" : codec_, srtp_name());
   }
 
   void hangup(bool no_answer) {
@@ -266,6 +254,7 @@ class Switchboard::Call final : public sip::SessionHandler {
     s.remote = remote_;
     s.state = session_ || inbound_ ? state_name() : "routing";
     s.codec = codec_;
+    s.srtp = srtp_name();
     if (stream_.id) s.rtp = board_.media_.stats(stream_.id);
     return s;
   }
@@ -278,17 +267,13 @@ class Switchboard::Call final : public sip::SessionHandler {
   }
   FxsLine& line() { return *board_.lines_[line_]; }
 
-  // Our side of the next offer or answer: the same o= session id for the whole
-  // dialog, its version one higher each time (RFC 3264 §5, §8).
-  sip::LocalMedia next_local_media() {
-    if (sdp_session_id_ == 0) sdp_session_id_ = board_.sdp_session_id_++;
-    return {.address = board_.config_.media.rtp_address,
-            .port = stream_.local_port,
-            .codecs = board_.config_.media.codecs,
-            .dtmf_payload_type = board_.config_.media.dtmf_payload_type,
-            .session_id = sdp_session_id_,
-            .session_version = ++sdp_version_};
+  // The call's media stream and the offer/answer state of its dialog.
+  void open_sdp(const media::StreamInfo& stream) {
+    stream_ = stream;
+    sdp_ = std::make_unique<LegSdp>(board_.config_, board_.sdp_session_id_++, stream_.local_port);
   }
+
+  std::string srtp_name() const { return sdp_ ? sdp_->srtp() : "off"; }
 
   std::string state_name() const {
     switch (state_) {
@@ -301,24 +286,17 @@ class Switchboard::Call final : public sip::SessionHandler {
 
   // Reads the far end's answer to our offer; connects media. False if unusable.
   bool apply_answer(const std::string& sdp) {
-    auto parsed = sip::parse_sdp(sdp);
-    if (!parsed) {
-      log::warn(Sub::call, "event=bad_answer_sdp error=\"{}\"", parsed.error().message());
+    if (auto r = sdp_->accept(sdp); !r) {
+      log::warn(Sub::call, "event=answer_not_acceptable error=\"{}\"", r.error().message());
       return false;
     }
-    auto negotiated = sip::accept_answer(offer_, *parsed);
-    if (!negotiated) {
-      log::warn(Sub::call, "event=answer_not_acceptable error=\"{}\"", negotiated.error().message());
-      return false;
-    }
-    negotiated_ = *negotiated;
     connect_media();
     return true;
   }
 
   void connect_media() {
-    codec_ = negotiated_->codec_name;
-    if (auto r = board_.media_.connect(stream_.id, negotiated_->stream); !r) {
+    codec_ = sdp_->codec();
+    if (auto r = board_.media_.connect(stream_.id, sdp_->negotiated()->stream); !r) {
       log::error(Sub::call, "event=media_connect_failed error=\"{}\"", r.error().message());
       return;
     }
@@ -341,15 +319,12 @@ class Switchboard::Call final : public sip::SessionHandler {
   State state_ = State::ringing;
   std::shared_ptr<sip::SipSession> session_;
   media::StreamInfo stream_;
-  sip::SessionDescription offer_;          // our last offer (outgoing INVITE, or a late-offer 200)
+  std::unique_ptr<LegSdp> sdp_;            // offer/answer state, once the stream is open
   std::string local_sdp_;                  // incoming: our answer (or late offer)
   bool late_offer_ = false;
-  std::optional<sip::Negotiated> negotiated_;
   bool connected_media_ = false;
   std::string remote_;
   std::string codec_;
-  std::uint64_t sdp_session_id_ = 0;
-  std::uint64_t sdp_version_ = 0;
   CallLimits::Ticket ticket_;              // a limited caller's slot, for the call's life
 };
 

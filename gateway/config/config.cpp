@@ -74,7 +74,7 @@ class Loader {
     Config c;
     c.source = source_;
     if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "enum", "routing", "trunk",
-                                       "dialplan", "auth", "registrar", "user"});
+                                       "dialplan", "auth", "registrar", "user", "tls"});
         !r) {
       return base::fail(r.error());
     }
@@ -87,10 +87,11 @@ class Loader {
     const toml::table* routing = nullptr;
     const toml::table* auth = nullptr;
     const toml::table* registrar = nullptr;
+    const toml::table* tls = nullptr;
     for (auto [name, out] : {std::pair{"sip", &sip}, std::pair{"media", &media}, std::pair{"control", &control},
                              std::pair{"log", &log}, std::pair{"lines", &lines}, std::pair{"enum", &enum_lookup},
                              std::pair{"routing", &routing}, std::pair{"auth", &auth},
-                             std::pair{"registrar", &registrar}}) {
+                             std::pair{"registrar", &registrar}, std::pair{"tls", &tls}}) {
       auto t = section(root, name);
       if (!t) return base::fail(t.error());
       *out = *t;
@@ -107,6 +108,7 @@ class Loader {
     if (auto r = load_auth(auth, c); !r) return base::fail(r.error());
     if (auto r = load_registrar(registrar, c.registrar); !r) return base::fail(r.error());
     if (auto r = load_users(root, c); !r) return base::fail(r.error());
+    if (auto r = load_tls(tls, sip, c); !r) return base::fail(r.error());
     return c;
   }
 
@@ -212,7 +214,9 @@ class Loader {
 
   Void load_sip(const toml::table* t, SipConfig& sip) const {
     if (t == nullptr) return {};
-    if (auto r = check_keys(*t, "sip", {"address", "port", "transports", "user_agent", "no_answer_timeout_s"}); !r) {
+    if (auto r = check_keys(*t, "sip", {"address", "port", "transports", "tls_port", "user_agent",
+                                        "no_answer_timeout_s"});
+        !r) {
       return r;
     }
     if (auto r = get_string(t, "sip", "address", sip.address); !r) return r;
@@ -222,17 +226,25 @@ class Loader {
     std::vector<std::pair<std::string, const toml::node*>> transports;
     if (auto r = get_strings(t, "sip", "transports", present, transports); !r) return r;
     if (present) {
-      sip.udp = sip.tcp = false;
+      sip.udp = sip.tcp = sip.tls = false;
       for (const auto& [name, node] : transports) {
         const std::string l = lower(name);
         if (l == "udp") {
           sip.udp = true;
         } else if (l == "tcp") {
           sip.tcp = true;
+        } else if (l == "tls") {
+          sip.tls = true;
         } else {
-          return invalid(node->source(), "sip.transports: unknown transport \"" + name + "\" (udp, tcp)");
+          return invalid(node->source(), "sip.transports: unknown transport \"" + name + "\" (udp, tcp, tls)");
         }
       }
+    }
+    if (auto r = get_int(t, "sip", "tls_port", 1, 65535, sip.tls_port); !r) return r;
+    if (sip.tls && sip.tls_port == sip.port) {
+      const toml::node* n = find(t, "tls_port");
+      return invalid(n ? n->source() : t->source(), "sip.tls_port: must differ from sip.port (" +
+                                                        std::to_string(sip.port) + ")");
     }
     if (auto r = get_string(t, "sip", "user_agent", sip.user_agent); !r) return r;
     if (sip.user_agent.empty()) return invalid(find(t, "user_agent")->source(), "sip.user_agent: must not be empty");
@@ -244,7 +256,8 @@ class Loader {
     if (t != nullptr) {
       if (auto r = check_keys(*t, "media",
                               {"rtp_address", "rtp_port_min", "rtp_port_max", "codecs", "dtmf_payload_type",
-                               "jitter_buffer_ms", "rtp_timeout_s", "workers", "max_relays"});
+                               "jitter_buffer_ms", "rtp_timeout_s", "workers", "max_relays", "srtp",
+                               "srtp_suites"});
           !r) {
         return r;
       }
@@ -293,9 +306,76 @@ class Loader {
       if (auto r = get_int(t, "media", "rtp_timeout_s", 0, 86400, m.rtp_timeout_s); !r) return r;
       if (auto r = get_int(t, "media", "workers", 0, 256, m.workers); !r) return r;
       if (auto r = get_int(t, "media", "max_relays", 0, 10000, m.max_relays); !r) return r;
+      if (auto r = load_srtp(t, m); !r) return r;
     }
     if (m.rtp_address.empty()) m.rtp_address = c.sip.address;
     if (m.workers == 0) m.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return {};
+  }
+
+  // media.srtp (the policy) and media.srtp_suites (offer order).
+  Void load_srtp(const toml::table* t, MediaConfig& m) const {
+    std::string policy(media::srtp_policy_name(m.srtp));
+    if (auto r = get_string(t, "media", "srtp", policy); !r) return r;
+    if (auto p = media::srtp_policy_from_name(policy)) {
+      m.srtp = *p;
+    } else {
+      return invalid(find(t, "srtp")->source(),
+                     "media.srtp: unknown policy \"" + policy + "\" (off, optional, mandatory)");
+    }
+    bool present = false;
+    std::vector<std::pair<std::string, const toml::node*>> suites;
+    if (auto r = get_strings(t, "media", "srtp_suites", present, suites); !r) return r;
+    if (!present) return {};
+    m.srtp_suites.clear();
+    for (const auto& [name, node] : suites) {
+      auto suite = media::srtp_suite_from_name(upper(name));
+      if (!suite) {
+        return invalid(node->source(), "media.srtp_suites: unknown suite \"" + name +
+                                           "\" (AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM)");
+      }
+      if (std::find(m.srtp_suites.begin(), m.srtp_suites.end(), *suite) != m.srtp_suites.end()) {
+        return invalid(node->source(), "media.srtp_suites: \"" + name + "\" is listed twice");
+      }
+      m.srtp_suites.push_back(*suite);
+    }
+    return {};
+  }
+
+  // [tls]: checked after [sip], because "tls" in sip.transports makes the
+  // certificate and key required (and they must be readable files).
+  Void load_tls(const toml::table* t, const toml::table* sip, Config& c) const {
+    TlsConfig& tls = c.tls;
+    if (t != nullptr) {
+      if (auto r = check_keys(*t, "tls", {"certificate", "private_key", "ca_file", "verify_peer", "min_version"}); !r)
+        return r;
+      for (auto [key, out] : {std::pair{"certificate", &tls.certificate}, std::pair{"private_key", &tls.private_key},
+                              std::pair{"ca_file", &tls.ca_file}, std::pair{"min_version", &tls.min_version}}) {
+        if (auto r = get_string(t, "tls", key, *out); !r) return r;
+      }
+      if (const toml::node* n = find(t, "verify_peer")) {
+        if (!n->is_boolean()) return wrong_type(*n, "tls.verify_peer", "a boolean");
+        tls.verify_peer = n->as_boolean()->get();
+      }
+      if (tls.min_version != "1.2" && tls.min_version != "1.3")
+        return invalid(find(t, "min_version")->source(),
+                       "tls.min_version: \"" + tls.min_version + "\" is not \"1.2\" or \"1.3\"");
+    }
+    if (!c.sip.tls) return {};
+    const toml::node* transports = find(sip, "transports");
+    for (auto [key, value] : {std::pair{"certificate", &tls.certificate}, std::pair{"private_key", &tls.private_key},
+                              std::pair{"ca_file", &tls.ca_file}}) {
+      const toml::node* n = find(t, key);
+      const toml::source_region at = n ? n->source() : transports ? transports->source() : toml::source_region{};
+      if (value->empty()) {
+        if (std::string_view(key) == "ca_file") continue;  // the system bundle
+        return invalid(at, std::string("tls.") + key + ": required when sip.transports has \"tls\"");
+      }
+      std::ifstream in(*value);
+      if (!in) {
+        return invalid(at, std::string("tls.") + key + ": cannot read \"" + *value + "\": " + std::strerror(errno));
+      }
+    }
     return {};
   }
 

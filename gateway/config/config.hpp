@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "media/media_engine.hpp"
+#include "media/srtp.hpp"
 #include "route/dial_plan.hpp"
 #include "sipline/base/result.hpp"
 
@@ -33,6 +34,8 @@ struct SipConfig {
   std::uint16_t port = 5060;
   bool udp = true;                  // from transports = ["udp", "tcp"]
   bool tcp = true;
+  bool tls = false;                 // "tls" in transports: SIP over TLS on tls_port ([tls] has the certificate)
+  std::uint16_t tls_port = 5061;    // 1..65535, not `port`
   std::string user_agent = "sipline";
   int no_answer_timeout_s = 60;     // 1..3600
 };
@@ -47,7 +50,22 @@ struct MediaConfig {
   int rtp_timeout_s = 60;           // 0 = never
   int workers = 0;                  // 0 = one per core; resolved by the loader to >= 1
   int max_relays = 64;              // 0..10000 SIP-to-SIP calls bridged at once (two RTP streams each)
+  media::SrtpPolicy srtp = media::SrtpPolicy::optional;  // off, optional (RTP/AVP + a=crypto), mandatory (RTP/SAVP)
+  std::vector<media::SrtpSuite> srtp_suites = {  // offer order; non-empty, no repeats
+      media::SrtpSuite::aes_cm_128_hmac_sha1_80, media::SrtpSuite::aes_cm_128_hmac_sha1_32,
+      media::SrtpSuite::aead_aes_128_gcm};
 };
+
+// SIP over TLS (RFC 3261 §26.2; sips: URIs and ;transport=tls), used when
+// sip.transports has "tls". TLS 1.2 or newer.
+struct TlsConfig {
+  std::string certificate;          // PEM file: our certificate, then its chain; required with "tls"
+  std::string private_key;          // PEM file: the certificate's key (unencrypted); required with "tls"
+  std::string ca_file;              // PEM bundle of trusted CAs; "" = the system bundle (kSystemCaFile)
+  bool verify_peer = true;          // outgoing: the peer's certificate must chain to a CA and name the host
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
+inline constexpr const char* kSystemCaFile = "/etc/ssl/certs/ca-certificates.crt";
 
 struct ControlConfig {
   std::string socket = "/tmp/sipline.sock";
@@ -138,6 +156,7 @@ struct Config {
   std::string source;               // file path, or "<embedded default>"
   SipConfig sip;
   MediaConfig media;
+  TlsConfig tls;
   ControlConfig control;
   LogConfig log;
   LinesConfig lines;

@@ -98,11 +98,13 @@ json handle_request(CommandContext& ctx, const json& request) {
                        {"remote", c.remote},
                        {"state", c.state},
                        {"codec", c.codec},
+                       {"srtp", c.srtp},
                        {"rtp",
                         {{"sent", c.rtp.packets_sent},
                          {"received", c.rtp.packets_received},
                          {"lost", c.rtp.packets_lost},
-                         {"jitter_ms", c.rtp.jitter_ms}}}});
+                         {"jitter_ms", c.rtp.jitter_ms},
+                         {"srtp_failures", c.rtp.srtp_failures}}}});
     }
     return {{"ok", true}, {"calls", calls}};
   }

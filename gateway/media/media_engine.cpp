@@ -47,6 +47,8 @@ struct Command {
   StreamId stream = 0;
   std::unique_ptr<RtpSession> session;  // open_stream, open_relay
   SessionParams params{};               // connect
+  bool srtp_change = false;             // connect: install `srtp` (null = plain RTP)
+  std::unique_ptr<SrtpContext> srtp;
   dsp::ToneKind tone = dsp::ToneKind::none;
   // open_relay: the second stream, and each stream's DTMF channel.
   StreamId stream2 = 0;
@@ -59,6 +61,8 @@ struct Command {
 struct Returned {
   std::unique_ptr<RtpSession> session;
   std::unique_ptr<dsp::Channel> channel;  // relay streams only
+  std::unique_ptr<SrtpContext> srtp;      // replaced by a connect (re-key)
+  bool empty() const { return !session && !channel && !srtp; }
 };
 
 // Thread: the worker's own thread between start and join; constructed and
@@ -306,7 +310,7 @@ class Worker final : public RtpSessionListener {
         case Command::Type::open_stream: {
           const int free = find_stream(0);
           if (li < 0 || free < 0) {
-            give_back({std::move(c->session), nullptr});  // cannot happen: the control thread checks
+            give_back({std::move(c->session), nullptr, nullptr});  // cannot happen: the control thread checks
             break;
           }
           StreamSlot& s = streams_[static_cast<std::size_t>(free)];
@@ -324,8 +328,8 @@ class Worker final : public RtpSessionListener {
           const int b = find_stream(0);
           if (a < 0 || b < 0) {  // cannot happen: the control thread checks
             if (a >= 0) streams_[static_cast<std::size_t>(a)].id = 0;
-            give_back({std::move(c->session), std::move(c->channel)});
-            give_back({std::move(c->session2), std::move(c->channel2)});
+            give_back({std::move(c->session), std::move(c->channel), nullptr});
+            give_back({std::move(c->session2), std::move(c->channel2), nullptr});
             break;
           }
           StreamSlot& sa = streams_[static_cast<std::size_t>(a)];
@@ -344,6 +348,7 @@ class Worker final : public RtpSessionListener {
               streams_[static_cast<std::size_t>(line.active)].session->disconnect();
             line.active = i;
           }
+          if (c->srtp_change) give_back({nullptr, nullptr, s.session->swap_srtp(std::move(c->srtp))});
           s.session->connect(c->params, now);
           s.timeout_reported = false;
           break;
@@ -359,7 +364,7 @@ class Worker final : public RtpSessionListener {
             line.channel->stop_dtmf();
           }
           s.session->publish_stats();
-          give_back({std::move(s.session), std::move(s.channel)});
+          give_back({std::move(s.session), std::move(s.channel), nullptr});
           s.id = 0;
           s.relay = false;
           s.peer = -1;
@@ -379,9 +384,9 @@ class Worker final : public RtpSessionListener {
   // Realtime: hands a session (and its channel) back to the control thread
   // (never frees here).
   void give_back(Returned r) {
-    if (!r.session && !r.channel) return;
+    if (r.empty()) return;
     for (auto& p : pending_) {
-      if (!p.session && !p.channel) {
+      if (p.empty()) {
         p = std::move(r);
         flush_pending_returns();
         return;
@@ -391,11 +396,12 @@ class Worker final : public RtpSessionListener {
     // alive by leaking them rather than freeing on the media thread.
     (void)r.session.release();
     (void)r.channel.release();
+    (void)r.srtp.release();
   }
 
   void flush_pending_returns() {
     for (auto& p : pending_) {
-      if (!p.session && !p.channel) continue;
+      if (p.empty()) continue;
       // push() takes its argument by value (a failed push would free it
       // here): hand it over only when it is sure to fit.
       if (!returns_room()) break;
@@ -462,6 +468,7 @@ struct MediaEngine::Impl {
     std::size_t worker = 0;
     const RtpSession* session = nullptr;  // owned by the worker; valid while in this table
     int family = 0;
+    std::optional<SrtpKeys> srtp;         // the keys the worker has now
   };
 
   Impl(const MediaEngineConfig& c, drivers::LineDriver& d, std::vector<const dsp::ToneProfile*> p)
@@ -590,7 +597,7 @@ base::Result<StreamInfo> MediaEngine::open_stream(LineId line) {
 
   const StreamId id = m.next_id();
   StreamInfo info{id, (*session)->local_port()};
-  Impl::ControlStream cs{line, w, session->get(), (*session)->family()};
+  Impl::ControlStream cs{line, w, session->get(), (*session)->family(), std::nullopt};
   Command c;
   c.type = Command::Type::open_stream;
   c.line = line;
@@ -624,8 +631,8 @@ base::Result<std::pair<StreamInfo, StreamInfo>> MediaEngine::open_relay() {
 
   const StreamInfo info_a{m.next_id(), (*a)->local_port()};
   const StreamInfo info_b{m.next_id(), (*b)->local_port()};
-  const Impl::ControlStream cs_a{kNoLine, w, a->get(), (*a)->family()};
-  const Impl::ControlStream cs_b{kNoLine, w, b->get(), (*b)->family()};
+  const Impl::ControlStream cs_a{kNoLine, w, a->get(), (*a)->family(), std::nullopt};
+  const Impl::ControlStream cs_b{kNoLine, w, b->get(), (*b)->family(), std::nullopt};
   Command c;
   c.type = Command::Type::open_relay;
   c.line = kNoLine;
@@ -653,7 +660,18 @@ base::Result<void> MediaEngine::connect(StreamId stream, const StreamParams& par
   c.line = it->second.line;
   c.stream = stream;
   c.params = *resolved;
+  // A new SRTP context only when the keys change (a re-key), so that the
+  // answer after early media keeps the replay window and rollover counter.
+  if (params.srtp != it->second.srtp) {
+    if (params.srtp) {
+      auto ctx = SrtpContext::create(*params.srtp, it->second.session->ssrc());
+      if (!ctx) return base::fail(MediaError::bad_address, "SRTP: " + ctx.error().message());
+      c.srtp = std::move(*ctx);
+    }
+    c.srtp_change = true;
+  }
   if (!m.post(it->second.worker, std::move(c))) return base::fail(MediaError::socket, "media worker not responding");
+  it->second.srtp = params.srtp;
   return {};
 }
 

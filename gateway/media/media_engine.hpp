@@ -28,10 +28,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "media/srtp.hpp"
 #include "sipline/base/result.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 #include "sipline/drivers/line_driver.hpp"
@@ -71,6 +73,7 @@ struct StreamParams {
   std::uint8_t payload_type = 0;
   int dtmf_payload_type = -1;             // RFC 4733 telephone-event, -1 = not negotiated
   Direction direction = Direction::sendrecv;
+  std::optional<SrtpKeys> srtp;           // SDES keys when the stream is SRTP; none = plain RTP
 };
 
 struct StreamInfo {
@@ -85,6 +88,7 @@ struct StreamStats {
   double jitter_ms = 0;                   // RFC 3550 interarrival jitter
   std::uint64_t rtcp_sent = 0;
   std::uint64_t rtcp_received = 0;
+  std::uint64_t srtp_failures = 0;        // SRTP/SRTCP packets dropped: failed authentication or replay check
   std::uint32_t ssrc = 0;
 };
 

@@ -124,6 +124,7 @@ base::Result<SessionParams> resolve_stream_params(const StreamParams& p, int fam
   s.payload_type = p.payload_type;
   s.dtmf_payload_type = p.dtmf_payload_type;
   s.direction = p.direction;
+  s.srtp = p.srtp.has_value();
   if (p.payload_type > 127 || p.dtmf_payload_type > 127)
     return base::fail(MediaError::bad_address, "payload type out of range");
   if (p.remote_port != 0) {
@@ -257,15 +258,31 @@ void RtpSession::send_packet(bool marker, std::uint8_t pt, std::uint32_t timesta
   h.sequence = seq_;
   h.timestamp = timestamp;
   h.ssrc = ssrc_;
-  auto n = write_rtp(h, payload, tx_buf_);
+  auto n = write_rtp(h, payload, std::span(tx_buf_).first(tx_buf_.size() - kSrtpMaxOverhead));
   if (!n) return;
+  std::size_t length = *n;
+  if (!protect(length, false)) return;
   ++seq_;
   ++rtp_sent_;
   octets_sent_ += payload.size();
   sent_since_report_ = true;
   // Failures (ICMP unreachable reported as ECONNREFUSED, full buffers) are not
   // fatal for RTP: the next frame tries again.
-  (void)::sendto(rtp_fd_.get(), tx_buf_.data(), *n, 0, reinterpret_cast<const sockaddr*>(&rtp_dest_), rtp_dest_len_);
+  (void)::sendto(rtp_fd_.get(), tx_buf_.data(), length, 0, reinterpret_cast<const sockaddr*>(&rtp_dest_), rtp_dest_len_);
+}
+
+bool RtpSession::protect(std::size_t& length, bool rtcp) {
+  if (!params_.srtp) return true;
+  if (!srtp_) return false;  // SRTP agreed but no context: never send in the clear
+  return rtcp ? srtp_->protect_rtcp(tx_buf_, length) : srtp_->protect_rtp(tx_buf_, length);
+}
+
+bool RtpSession::unprotect(std::size_t& length, bool rtcp) {
+  if (!params_.srtp) return true;
+  const std::span<std::uint8_t> packet(rx_buf_.data(), length);
+  if (srtp_ && (rtcp ? srtp_->unprotect_rtcp(packet, length) : srtp_->unprotect_rtp(packet, length))) return true;
+  ++srtp_failures_;
+  return false;
 }
 
 void RtpSession::send_event_packet(bool end) {
@@ -310,8 +327,10 @@ void RtpSession::receive(base::TimePoint now, RtpSessionListener& listener) {
       continue;  // truncated datagram or a transient error (ICMP): skip it
     }
     if (!connected_) continue;  // nothing negotiated yet: drop
-    handle_rtp(std::span<const std::uint8_t>(rx_buf_.data(), static_cast<std::size_t>(n)), from, from_len,
-               to_rtp_units(arrival), now, listener);
+    std::size_t length = static_cast<std::size_t>(n);
+    if (!unprotect(length, false)) continue;
+    handle_rtp(std::span<const std::uint8_t>(rx_buf_.data(), length), from, from_len, to_rtp_units(arrival), now,
+               listener);
   }
   for (int i = 0; i < kMaxRtcpPerTick; ++i) {
     const ssize_t n = receive_one(rtcp_fd_.get(), rx_buf_, from, from_len, arrival);
@@ -319,7 +338,9 @@ void RtpSession::receive(base::TimePoint now, RtpSessionListener& listener) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       continue;
     }
-    handle_rtcp(std::span<const std::uint8_t>(rx_buf_.data(), static_cast<std::size_t>(n)), from, from_len, now);
+    std::size_t length = static_cast<std::size_t>(n);
+    if (!unprotect(length, true)) continue;
+    handle_rtcp(std::span<const std::uint8_t>(rx_buf_.data(), length), from, from_len, now);
   }
   if (rx_event_active_ && now - rx_event_update_ > kRemoteEventTimeout) {
     rx_event_active_ = false;
@@ -433,9 +454,12 @@ void RtpSession::tick_rtcp(base::TimePoint now) {
     }
     r.block_count = 1;
   }
-  auto n = build_rtcp_report(r, std::string_view(cname_.data(), cname_length_), tx_buf_);
+  auto n = build_rtcp_report(r, std::string_view(cname_.data(), cname_length_),
+                             std::span(tx_buf_).first(tx_buf_.size() - kSrtpMaxOverhead));
   if (!n) return;
-  if (::sendto(rtcp_fd_.get(), tx_buf_.data(), *n, 0, reinterpret_cast<const sockaddr*>(&rtcp_dest_), rtcp_dest_len_) >= 0)
+  std::size_t length = *n;
+  if (!protect(length, true)) return;
+  if (::sendto(rtcp_fd_.get(), tx_buf_.data(), length, 0, reinterpret_cast<const sockaddr*>(&rtcp_dest_), rtcp_dest_len_) >= 0)
     ++rtcp_sent_;
 }
 
@@ -460,6 +484,7 @@ void RtpSession::publish_stats() {
   published_.jitter_ms.store(rx_stats_.jitter() / 8.0, std::memory_order_relaxed);
   published_.rtcp_sent.store(rtcp_sent_, std::memory_order_relaxed);
   published_.rtcp_received.store(rtcp_received_, std::memory_order_relaxed);
+  published_.srtp_failures.store(srtp_failures_, std::memory_order_relaxed);
 }
 
 StreamStats RtpSession::published_stats() const {
@@ -470,6 +495,7 @@ StreamStats RtpSession::published_stats() const {
   s.jitter_ms = published_.jitter_ms.load(std::memory_order_relaxed);
   s.rtcp_sent = published_.rtcp_sent.load(std::memory_order_relaxed);
   s.rtcp_received = published_.rtcp_received.load(std::memory_order_relaxed);
+  s.srtp_failures = published_.srtp_failures.load(std::memory_order_relaxed);
   s.ssrc = ssrc_;
   return s;
 }

@@ -29,8 +29,14 @@
 // Direction (StreamParams::direction, this side's agreed direction, RFC 3264
 // §6.1): sendrecv and sendonly send audio; sendrecv and recvonly play what is
 // received. RTCP flows in every direction.
+// SRTP (SessionParams::srtp): every RTP and RTCP packet sent is protected and
+// every one received must authenticate (media/srtp.hpp) before anything else
+// looks at it, the latch included, so a stray or forged packet can neither
+// play nor move the stream; failures are counted (srtp_failures) and dropped.
+// The SrtpContext is built on the control thread and handed over with the
+// connect command (swap_srtp).
 // Limits: one 20 ms frame per received packet is assumed (ptime 20; a longer
-// packet plays its first 20 ms); no SRTP yet; no RTCP BYE on close.
+// packet plays its first 20 ms); no RTCP BYE on close.
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -44,6 +50,7 @@
 #include "media/jitter_buffer.hpp"
 #include "media/media_engine.hpp"
 #include "media/rtcp.hpp"
+#include "media/srtp.hpp"
 #include "sipline/base/audio_frame.hpp"
 #include "sipline/base/c_ptr.hpp"
 #include "sipline/base/clock.hpp"
@@ -71,6 +78,7 @@ struct SessionParams {
   std::uint8_t payload_type = 0;
   int dtmf_payload_type = -1;
   Direction direction = Direction::sendrecv;
+  bool srtp = false;                       // packets are SRTP/SRTCP (the context comes with swap_srtp)
 };
 
 // Thread: control. Checks the address literal and its family against the
@@ -105,6 +113,12 @@ class RtpSession {
   // --- Worker thread (Realtime: no allocation, no locks, no logging) ---
   // Realtime: (re)connects; resets the latch and sets the marker for the next packet.
   void connect(const SessionParams& params, base::TimePoint now);
+  // Realtime: installs the SRTP context for the next connect() (null: plain
+  // RTP) and returns the previous one, for the control thread to destroy.
+  std::unique_ptr<SrtpContext> swap_srtp(std::unique_ptr<SrtpContext> next) {
+    srtp_.swap(next);
+    return next;
+  }
   // Realtime: stops sending and playing (sockets stay open and are drained).
   void disconnect();
   bool connected() const { return connected_; }
@@ -142,6 +156,10 @@ class RtpSession {
              std::uint16_t port);
   void send_packet(bool marker, std::uint8_t pt, std::uint32_t timestamp, std::span<const std::uint8_t> payload);
   void send_event_packet(bool end);
+  // SRTP: protects tx_buf_[0, length) in place; false: send nothing.
+  bool protect(std::size_t& length, bool rtcp);
+  // SRTP: authenticates and decrypts rx_buf_[0, length) in place; false: drop it.
+  bool unprotect(std::size_t& length, bool rtcp);
   void handle_rtp(std::span<const std::uint8_t> datagram, const sockaddr_storage& from, socklen_t from_len,
                   std::uint32_t arrival_units, base::TimePoint now, RtpSessionListener& listener);
   void handle_rtcp(std::span<const std::uint8_t> datagram, const sockaddr_storage& from, socklen_t from_len,
@@ -194,6 +212,8 @@ class RtpSession {
   char rx_event_digit_ = 0;
   base::TimePoint rx_event_update_{};
   std::array<std::uint8_t, 2048> rx_buf_{};
+  std::unique_ptr<SrtpContext> srtp_;
+  std::uint64_t srtp_failures_ = 0;
   std::array<std::uint8_t, 1500> tx_buf_{};
 
   // RTCP.
@@ -212,6 +232,7 @@ class RtpSession {
     std::atomic<double> jitter_ms{0};
     std::atomic<std::uint64_t> rtcp_sent{0};
     std::atomic<std::uint64_t> rtcp_received{0};
+    std::atomic<std::uint64_t> srtp_failures{0};
   } published_;
 };
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "sipline/base/base64.hpp"
+
 // Notes on representation (the header's structs are the contract):
 // - For an m= line whose protocol is not RTP-based (e.g. "udptl t38",
 //   "TCP/MSRP *"), the format tokens are not payload types: each is kept in
@@ -345,6 +347,13 @@ class Parser {
       if (!found) m.other_attributes.emplace_back(attr);
       return {};
     }
+    if (rtp && attr.starts_with("crypto:")) {
+      if (auto c = parse_crypto(attr.substr(7))) {
+        m.crypto.push_back(std::move(*c));
+        return {};
+      }
+      // RFC 4568 §5.1.1: a malformed a=crypto line is ignored (kept as unknown).
+    }
     if (attr.starts_with("ptime:")) {
       int ptime = 0;
       if (parse_int(attr.substr(6), ptime) && ptime > 0 && ptime <= 1000) {
@@ -354,6 +363,20 @@ class Parser {
     }
     m.other_attributes.emplace_back(attr);
     return {};
+  }
+
+  // a=crypto:<tag> <crypto-suite> <key-params> [<session-params>]
+  static std::optional<SdpCrypto> parse_crypto(std::string_view value) {
+    auto f = split_fields(value);
+    SdpCrypto c;
+    if (f.size() < 3 || f[0].size() > 9 || !parse_int(f[0], c.tag)) return std::nullopt;
+    c.suite = std::string(f[1]);
+    c.key_params = std::string(f[2]);
+    if (f.size() > 3) {
+      const std::size_t start = static_cast<std::size_t>(f[3].data() - value.data());
+      c.session_params = std::string(value.substr(start));
+    }
+    return c;
   }
 
   std::string_view text_;
@@ -386,8 +409,62 @@ bool supported(const LocalMedia& local, media::AudioCodec c) {
   return std::find(local.codecs.begin(), local.codecs.end(), c) != local.codecs.end();
 }
 
+bool is_savp(const SdpMedia& m) { return iequals(m.proto, "RTP/SAVP"); }
+
 bool accepts_stream(const SdpMedia& m) {
-  return m.type == "audio" && m.port != 0 && iequals(m.proto, "RTP/AVP");
+  return m.type == "audio" && m.port != 0 && (iequals(m.proto, "RTP/AVP") || is_savp(m));
+}
+
+// The raw key of `key_params` when we can use it: one inline key (no ';'
+// list of keys) of `length` bytes, an optional lifetime, no MKI.
+std::optional<std::string> inline_key(std::string_view params, std::size_t length) {
+  if (params.find(';') != std::string_view::npos || !params.starts_with("inline:")) return std::nullopt;
+  params.remove_prefix(7);
+  const std::size_t bar = params.find('|');
+  std::string text(params.substr(0, bar));
+  if (bar != std::string_view::npos) {
+    const std::string_view lifetime = params.substr(bar + 1);
+    if (lifetime.empty() || lifetime.find_first_of("|:") != std::string_view::npos) return std::nullopt;  // MKI
+    const std::string_view digits = lifetime.starts_with("2^") ? lifetime.substr(2) : lifetime;
+    unsigned long long ignored = 0;
+    if (!parse_int(digits, ignored)) return std::nullopt;
+  }
+  while (text.size() % 4 != 0) text.push_back('=');  // some peers leave the padding out
+  auto raw = base::base64_decode(text, base::Base64::standard);
+  if (!raw || raw->size() != length) return std::nullopt;
+  return std::string(raw->begin(), raw->end());
+}
+
+// Session parameters we can honour: none, or only a window size hint.
+bool usable_session_params(std::string_view params) {
+  for (auto p : split_fields(params)) {
+    if (!p.starts_with("WSH=")) return false;
+  }
+  return true;
+}
+
+std::string inline_param(const std::string& key) {
+  return "inline:" + base::base64_encode(
+                         std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()),
+                         base::Base64::standard);
+}
+
+// The first offered a=crypto line we can answer, with our key for its suite.
+struct CryptoChoice {
+  SdpCrypto answer;
+  media::SrtpKeys keys;
+};
+std::optional<CryptoChoice> choose_crypto(const SdpMedia& offered, const LocalMedia& local) {
+  for (const SdpCrypto& c : offered.crypto) {
+    auto suite = media::srtp_suite_from_name(c.suite);
+    if (!suite || !usable_session_params(c.session_params)) continue;
+    auto ours = std::find_if(local.keys.begin(), local.keys.end(), [&](const LocalKey& k) { return k.suite == *suite; });
+    if (ours == local.keys.end()) continue;
+    auto theirs = inline_key(c.key_params, media::srtp_key_length(*suite));
+    if (!theirs) continue;
+    return CryptoChoice{{c.tag, c.suite, inline_param(ours->key), ""}, {*suite, ours->key, *theirs}};
+  }
+  return std::nullopt;
 }
 
 const std::string& remote_address(const SessionDescription& sdp, const SdpMedia& m) {
@@ -404,6 +481,30 @@ SdpMedia rejected_copy(const SdpMedia& offered) {
   if (r.formats.empty()) r.formats.push_back(SdpFormat{});
   r.direction = offered.direction;
   return r;
+}
+
+// The SRTP keys of an answer to our offer `ours`, into stream.srtp.
+base::Result<void> answered_crypto(const SdpMedia& ours, const SdpMedia& theirs, media::StreamParams& stream) {
+  if (ours.crypto.empty()) return {};  // we offered plain RTP
+  if (theirs.crypto.empty()) {
+    if (is_savp(ours)) return fail(SdpError::no_common_crypto, "answer to our RTP/SAVP offer has no a=crypto");
+    return {};  // best-effort SRTP declined: plain RTP
+  }
+  const SdpCrypto& c = theirs.crypto.front();
+  auto offered = std::find_if(ours.crypto.begin(), ours.crypto.end(), [&](const SdpCrypto& o) { return o.tag == c.tag; });
+  auto suite = media::srtp_suite_from_name(c.suite);
+  if (offered == ours.crypto.end() || !suite || offered->suite != c.suite) {
+    return fail(SdpError::no_common_crypto, "answer's a=crypto:" + std::to_string(c.tag) + " " + c.suite +
+                                                " is not one we offered");
+  }
+  const std::size_t length = media::srtp_key_length(*suite);
+  auto local_key = inline_key(offered->key_params, length);
+  auto remote_key = inline_key(c.key_params, length);
+  if (!local_key || !remote_key || !usable_session_params(c.session_params)) {
+    return fail(SdpError::no_common_crypto, "answer's a=crypto key is unusable (length, MKI or session parameters)");
+  }
+  stream.srtp = media::SrtpKeys{*suite, *local_key, *remote_key};
+  return {};
 }
 
 }  // namespace
@@ -454,6 +555,10 @@ std::string print_sdp(const SessionDescription& sdp) {
     }
     if (m.ptime_ms > 0) line("a=ptime:" + std::to_string(m.ptime_ms));
     line(std::string("a=") + direction_name(m.direction));
+    for (const auto& c : m.crypto) {
+      line("a=crypto:" + std::to_string(c.tag) + " " + c.suite + " " + c.key_params +
+           (c.session_params.empty() ? "" : " " + c.session_params));
+    }
     for (const auto& a : m.other_attributes) line("a=" + a);
   }
   return out;
@@ -470,7 +575,13 @@ SessionDescription make_offer(const LocalMedia& local) {
   SdpMedia m;
   m.type = "audio";
   m.port = local.port;
-  m.proto = "RTP/AVP";
+  m.proto = local.srtp == media::SrtpPolicy::mandatory ? "RTP/SAVP" : "RTP/AVP";
+  if (local.srtp != media::SrtpPolicy::off) {
+    unsigned tag = 1;
+    for (const LocalKey& k : local.keys) {
+      m.crypto.push_back({tag++, std::string(media::srtp_suite_name(k.suite)), inline_param(k.key), ""});
+    }
+  }
   for (auto c : local.codecs) {
     m.formats.push_back(format(static_pt(c), codec_name(c)));
   }
@@ -495,12 +606,22 @@ base::Result<AnswerResult> answer_offer(const SessionDescription& offer, const L
 
   bool chosen = false;
   bool saw_audio = false;
+  std::string crypto_refusal;
   for (const SdpMedia& offered : offer.media) {
     if (chosen || !accepts_stream(offered)) {
       answer.media.push_back(rejected_copy(offered));
       continue;
     }
     saw_audio = true;
+    std::optional<CryptoChoice> crypto;
+    if (local.srtp != media::SrtpPolicy::off) crypto = choose_crypto(offered, local);
+    if (!crypto && (is_savp(offered) || local.srtp == media::SrtpPolicy::mandatory)) {
+      crypto_refusal = local.srtp == media::SrtpPolicy::off ? "offer is RTP/SAVP and media.srtp is off"
+                       : is_savp(offered)                  ? "RTP/SAVP offer has no a=crypto line we can use"
+                                                           : "media.srtp is mandatory and the offer has no usable a=crypto";
+      answer.media.push_back(rejected_copy(offered));
+      continue;
+    }
     // RFC 3264 §6.1: the offerer's order of preference wins.
     const SdpFormat* codec_fmt = nullptr;
     media::AudioCodec codec = media::AudioCodec::pcmu;
@@ -545,6 +666,7 @@ base::Result<AnswerResult> answer_offer(const SessionDescription& offer, const L
     }
     m.ptime_ms = local.ptime_ms;
     m.direction = our_dir;
+    if (crypto) m.crypto.push_back(crypto->answer);
     answer.media.push_back(std::move(m));
 
     Negotiated& n = result.negotiated;
@@ -554,11 +676,13 @@ base::Result<AnswerResult> answer_offer(const SessionDescription& offer, const L
     n.stream.payload_type = codec_fmt->payload_type;
     n.stream.dtmf_payload_type = dtmf_fmt != nullptr ? dtmf_fmt->payload_type : -1;
     n.stream.direction = our_dir;
+    if (crypto) n.stream.srtp = crypto->keys;
     n.codec_name = codec_name(codec);
     chosen = true;
   }
   if (!chosen) {
-    if (!saw_audio) return fail(SdpError::no_audio, "offer has no RTP/AVP audio stream");
+    if (!saw_audio) return fail(SdpError::no_audio, "offer has no RTP/AVP or RTP/SAVP audio stream");
+    if (!crypto_refusal.empty()) return fail(SdpError::no_common_crypto, crypto_refusal);
     return fail(SdpError::no_common_codec, "offer has no codec in common with ours");
   }
   return result;
@@ -613,6 +737,7 @@ base::Result<Negotiated> accept_answer(const SessionDescription& offer, const Se
     n.stream.direction = mirror(their_dir);
     n.stream.remote_address = address;
     n.stream.remote_port = theirs.port;
+    if (auto r = answered_crypto(ours, theirs, n.stream); !r) return fail(r.error());
     return n;
   }
   return fail(SdpError::no_audio, "the answer rejected our audio stream");

@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include <glib.h>
 #include <sofia-sip/su_config.h>
@@ -15,11 +16,25 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/url.h>
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/tport_tag.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <openssl/conf.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <algorithm>
 
 #include "sipline/base/c_ptr.hpp"
+#include "sipline/base/glib_source.hpp"
 #include "sipline/base/log.hpp"
 
 extern "C" {
@@ -116,6 +131,128 @@ std::string host_for_uri(const std::string& address) {
   return address.find(':') != std::string::npos ? "[" + address + "]" : address;
 }
 
+// What Sofia's TLS code reported about the last connection that failed its
+// certificate check (tport_tls.c logs it at level 3, then closes the
+// connection without failing the request queued on it).
+struct TlsFailureNote {
+  std::string reason;   // "self-signed certificate (X509 error 18)"
+  std::string subject;  // the offending certificate's subject
+};
+
+void tport_logger(void* stream, char const* fmt, va_list ap) noexcept;
+
+// "host:port" a request to `uri` goes to when it travels over TLS (sips: or
+// ;transport=tls), else "". RFC 3263 §4.2: the TLS default port is 5061.
+std::string tls_peer_of(const url_t* uri) {
+  if (!uri || !uri->url_host) return {};
+  char transport[16] = "";
+  if (uri->url_params) url_param(uri->url_params, "transport", transport, sizeof transport);
+  if (uri->url_type != url_sips && g_ascii_strcasecmp(transport, "tls") != 0) return {};
+  const std::string host = uri->url_host;
+  const std::string port = uri->url_port && *uri->url_port ? uri->url_port : "5061";
+  return (host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host) + ":" + port;
+}
+
+// A file's whole content.
+base::Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::fail(SipError::start_failed, "cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `text` into a new file readable by us alone.
+base::Result<void> write_private(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return base::fail(SipError::start_failed, "cannot create " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return base::fail(SipError::start_failed, "cannot write " + path + ": " + std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return {};
+}
+
+// The directory Sofia reads its TLS identity from (TPTAG_CERTIFICATE):
+// agent.pem holds the private key and then the certificate chain; cafile.pem
+// the trusted CAs followed by our intermediates (the chain after its first
+// certificate), from which OpenSSL completes the chain it sends (Sofia loads
+// only the first certificate of agent.pem; a certificate that is not
+// self-signed is no trust anchor, so the intermediates trust nothing more).
+// openssl.cnf sets the lowest protocol version (see apply_tls_floor).
+// Sofia only logs a certificate or key it cannot use (and would ask a
+// terminal for the passphrase of an encrypted key): check them first, so that
+// a bad pair stops the start with a clear error.
+base::Result<void> check_identity(const SipTlsConfig& tls) {
+  using SslCtx = base::CPtr<SSL_CTX, SSL_CTX_free>;
+  SslCtx ctx(SSL_CTX_new(TLS_method()));
+  if (!ctx) return base::fail(SipError::start_failed, "OpenSSL cannot make a TLS context");
+  SSL_CTX_set_default_passwd_cb(ctx.get(), [](char*, int, int, void*) noexcept { return 0; });
+  const char* what = nullptr;
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.certificate.c_str()) != 1) {
+    what = "no usable PEM certificate in tls.certificate";
+  } else if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    what = "tls.private_key is not an unencrypted PEM key of tls.certificate";
+  } else if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+    what = "tls.private_key does not belong to tls.certificate";
+  }
+  char reason[256] = "";
+  if (const unsigned long e = ERR_peek_last_error()) ERR_error_string_n(e, reason, sizeof reason);
+  ERR_clear_error();
+  if (what) return base::fail(SipError::start_failed, std::string(what) + " (" + reason + ")");
+  return {};
+}
+
+base::Result<std::string> make_certificate_dir(const SipTlsConfig& tls) {
+  if (auto r = check_identity(tls); !r) return base::fail(r.error());
+  auto key = read_file(tls.private_key);
+  if (!key) return base::fail(key.error());
+  auto chain = read_file(tls.certificate);
+  if (!chain) return base::fail(chain.error());
+  auto cas = read_file(tls.ca_file.empty() ? std::string("/etc/ssl/certs/ca-certificates.crt") : tls.ca_file);
+  if (!cas) return base::fail(cas.error());
+  std::string dir = std::string(g_get_tmp_dir()) + "/sipline-tls-XXXXXX";
+  if (!mkdtemp(dir.data()))  // mode 0700
+    return base::fail(SipError::start_failed, "cannot create a TLS directory in " + std::string(g_get_tmp_dir()) +
+                                                  ": " + std::strerror(errno));
+  const std::string floor = tls.min_version == "1.3" ? "TLSv1.3" : "TLSv1.2";
+  const std::string cnf =
+      "openssl_conf = sipline_conf\n[sipline_conf]\nssl_conf = sipline_ssl\n[sipline_ssl]\n"
+      "system_default = sipline_tls\n[sipline_tls]\nMinProtocol = " + floor +
+      "\nCipherString = DEFAULT:@SECLEVEL=2\n";
+  const auto second = chain->find("-----BEGIN CERTIFICATE-----", chain->find("-----BEGIN CERTIFICATE-----") + 1);
+  const std::string intermediates = second == std::string::npos ? "" : chain->substr(second);
+  for (const auto& [name, text] : {std::pair{"agent.pem", *key + "\n" + *chain},
+                                   std::pair{"cafile.pem", *cas + "\n" + intermediates}, std::pair{"openssl.cnf", cnf}}) {
+    if (auto r = write_private(dir + "/" + name, text); !r) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+      return base::fail(r.error());
+    }
+  }
+  return dir;
+}
+
+// Sofia-SIP 1.12.11 creates its SSL_CTX itself and has no tag for the lowest
+// protocol version (its TPTAG_TLS_VERSION picks TLS 1.0 only). OpenSSL applies
+// the "system_default" section of its loaded config to every SSL_CTX it
+// creates, so loading our openssl.cnf before nua_create() sets the floor for
+// the SIP contexts; sipline makes no other TLS contexts.
+base::Result<void> apply_tls_floor(const std::string& dir) {
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr);  // the system config first, so ours replaces it
+  const std::string cnf = dir + "/openssl.cnf";
+  if (CONF_modules_load_file(cnf.c_str(), nullptr, 0) <= 0)
+    return base::fail(SipError::start_failed, "OpenSSL rejected the TLS settings in " + cnf);
+  return {};
+}
+
 }  // namespace
 
 struct SipStack::Impl {
@@ -128,6 +265,9 @@ struct SipStack::Impl {
   bool shut_down = false;
   std::string host_port;   // "127.0.0.1:5060" or "[::1]:5060", for our URIs
   RegisterHandler* register_handler = nullptr;
+  std::string certificate_dir;  // TLS: our private copy for Sofia ("" = no TLS)
+  TlsFailureNote tls_failure;   // from Sofia's TLS log, until fail_unverified_tls() uses it
+  std::unique_ptr<base::DeferredCall> tls_failed;  // runs fail_unverified_tls() outside Sofia's stack
 
   explicit Impl(SipStackHandler& h) : handler(h) {}
 
@@ -137,6 +277,81 @@ struct SipStack::Impl {
     if (nua) nua_destroy(nua);
     if (source) g_source_destroy(source);
     if (root) su_root_destroy(root);
+    remove_certificate_dir();
+    if (tport_log->log_stream == this) su_log_redirect(tport_log, sofia_logger, nullptr);
+  }
+
+  void remove_certificate_dir() {
+    if (certificate_dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(certificate_dir, ec);
+    if (ec) log::warn(Sub::sip, "event=tls_dir_not_removed dir={} error=\"{}\"", certificate_dir, ec.message());
+    certificate_dir.clear();
+  }
+
+  // Sofia's TLS code explains a failed certificate check only in its log:
+  // "-Error with certificate at depth: N", "  subject  = ...", "  err N:text",
+  // or "...: Peer Subject Mismatch (host)". Keep the reason for the request
+  // that fails next.
+  void note_tport_line(const std::string& line) {
+    const auto after = [&](std::string_view marker) -> std::optional<std::string> {
+      const auto at = line.find(marker);
+      if (at == std::string::npos) return std::nullopt;
+      return line.substr(at + marker.size());
+    };
+    if (auto subject = after("  subject  = ")) {
+      tls_failure.subject = *subject;
+    } else if (auto err = after("  err ")) {
+      const auto colon = err->find(':');
+      tls_failure.reason = colon == std::string::npos
+                               ? *err
+                               : err->substr(colon + 1) + " (X509 error " + err->substr(0, colon) + ")";
+    } else if (auto host = after("Peer Subject Mismatch (")) {
+      if (!host->empty() && host->back() == ')') host->pop_back();
+      tls_failure.reason = "the certificate does not name " + *host;
+    } else if (line.find("Peer did not provide X.509 Certificate") != std::string::npos) {
+      tls_failure.reason = "the peer sent no certificate";
+    } else {
+      return;
+    }
+    if (tls_failed) tls_failed->schedule();
+  }
+
+  // A connection failed its certificate check. Sofia closes it without
+  // failing the request queued on it (the INVITE would wait for Timer B, 32 s,
+  // and hold up nua_shutdown), so the stack fails it here: every outgoing TLS
+  // INVITE that has heard nothing yet, when they all go to one peer (TLS
+  // connections are made one per peer, and verification is the first thing on
+  // them). With several such peers at once the log cannot tell which one
+  // failed: it says so, and those calls end by the router's target timeout.
+  void fail_unverified_tls() {
+    if (tls_failure.reason.empty()) return;
+    const TlsFailureNote note = std::exchange(tls_failure, {});
+    std::vector<std::shared_ptr<SipSession>> waiting;
+    std::set<std::string> peer_set;
+    for (const auto& [nh, session] : sessions) {
+      if (session->role_ != SipSession::Role::outgoing || session->tls_peer_.empty() || session->heard_from_peer_ ||
+          session->ended_)
+        continue;
+      peer_set.insert(session->tls_peer_);
+      waiting.push_back(session);
+    }
+    const bool one_peer = peer_set.size() == 1;
+    std::string peers;
+    for (const auto& p : peer_set) peers += (peers.empty() ? "" : ",") + p;
+    log::warn(Sub::sip, "event=tls_verify_failed peer={} reason=\"{}\" subject=\"{}\" calls={}",
+              peer_set.empty() ? std::string("unknown") : one_peer ? peers : "one of " + peers, note.reason,
+              note.subject, one_peer ? waiting.size() : 0);
+    if (!one_peer) return;
+    for (const auto& session : waiting) {
+      LogContext ctx({.call_id = session->call_id_, .line = {}});
+      log::info(Sub::sip, "event=invite_failed status=503 phrase=\"TLS certificate not accepted\"");
+      session->ended_ = true;
+      SessionHandler* h = std::exchange(session->handler_, nullptr);
+      sessions.erase(session->nh_);
+      nua_handle_destroy(session->nh_);  // drops the queued INVITE; nothing was sent
+      if (h) h->on_failed(503, "TLS certificate not accepted");
+    }
   }
 
   static void callback(nua_event_t event, int status, char const* phrase, nua_t*, nua_magic_t* magic,
@@ -154,6 +369,7 @@ struct SipStack::Impl {
     if (event == nua_r_shutdown) {
       if (status >= 200 && !shut_down) {
         shut_down = true;
+        remove_certificate_dir();
         log::info(Sub::sip, "event=shutdown_complete status={}", status);
         if (on_shutdown) on_shutdown();
       }
@@ -188,6 +404,7 @@ struct SipStack::Impl {
     switch (event) {
       case nua_r_invite:
         if (session->call_id_.empty()) session->call_id_ = call_id_of(sip);
+        if (sip) session->heard_from_peer_ = true;
         if (status >= 100 && status < 200) {
           if (status > 100 && h) h->on_progress(status, payload_of(sip));
         } else if (status < 300) {
@@ -202,6 +419,12 @@ struct SipStack::Impl {
           log::info(Sub::sip, "event=answered status={}", status);
           if (h) h->on_answered(payload_of(sip));
         } else {
+          if (!session->tls_peer_.empty() && !tls_failure.reason.empty()) {
+            // The call fails as any unreachable target does (nta answers 503).
+            log::warn(Sub::sip, "event=tls_verify_failed peer={} reason=\"{}\" subject=\"{}\"", session->tls_peer_,
+                      tls_failure.reason, tls_failure.subject);
+            tls_failure = {};
+          }
           log::info(Sub::sip, "event=invite_failed status={} phrase=\"{}\"", status, phrase);
           const bool was_ended = session->ended_;
           session->ended_ = true;
@@ -352,6 +575,20 @@ struct SipStack::Impl {
   }
 };
 
+namespace {
+// Sofia's transport log: like sofia_logger, and the TLS failure lines are
+// noted by the stack that redirected it (`stream`).
+void tport_logger(void* stream, char const* fmt, va_list ap) noexcept {
+  char buf[1024];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string line(buf);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  if (line.empty()) return;
+  log::debug(Sub::sip, "sofia: {}", line);
+  if (stream) static_cast<SipStack::Impl*>(stream)->note_tport_line(line);
+}
+}  // namespace
+
 SipSession::SipSession(nua_handle_s* nh, Role role, std::string call_id)
     : nh_(nh), role_(role), call_id_(std::move(call_id)) {}
 SipSession::~SipSession() = default;
@@ -454,10 +691,36 @@ base::Result<std::unique_ptr<SipStack>> SipStack::create(const SipStackConfig& c
 
   impl->host_port = host_for_uri(config.address) + ":" + std::to_string(config.port);
   std::string url = "sip:" + impl->host_port;
-  if (!config.udp && !config.tcp) return base::fail(SipError::start_failed, "no SIP transport enabled");
+  if (!config.udp && !config.tcp && !config.tls) return base::fail(SipError::start_failed, "no SIP transport enabled");
   if (config.udp != config.tcp) url += config.udp ? ";transport=udp" : ";transport=tcp";
+  std::string sips_url;
+  unsigned verify_policy = TPTLS_VERIFY_NONE;
+  if (config.tls) {
+    sips_url = "sips:" + host_for_uri(config.address) + ":" + std::to_string(config.tls->port);
+    if (!config.udp && !config.tcp) url = sips_url;  // TLS alone
+    auto dir = make_certificate_dir(*config.tls);
+    if (!dir) return base::fail(dir.error());
+    impl->certificate_dir = *dir;
+    Impl* raw = impl.get();
+    impl->tls_failed = std::make_unique<base::DeferredCall>(g_main_context_get_thread_default(),
+                                                            [raw] { raw->fail_unverified_tls(); });
+    if (auto r = apply_tls_floor(impl->certificate_dir); !r) return base::fail(r.error());
+    // Incoming connections are not asked for a certificate (phones rarely
+    // have one); outgoing ones must chain to cafile.pem, be in date and name
+    // the host we connect to (subjectAltName DNS/IP, or the CN).
+    if (config.tls->verify_peer) verify_policy = TPTLS_VERIFY_SUBJECTS_OUT;
+    // The failure reasons come from the transport log at level 3.
+    su_log_redirect(tport_log, tport_logger, impl.get());
+    if (tport_log->log_level < 3) su_log_set_level(tport_log, 3);
+  }
+  const bool extra_sips = config.tls && url != sips_url;
 
   impl->nua = nua_create(impl->root, &Impl::callback, impl.get(), NUTAG_URL(url.c_str()),
+                         TAG_IF(extra_sips, NUTAG_SIPS_URL(sips_url.c_str())),
+                         TAG_IF(config.tls, TPTAG_CERTIFICATE(impl->certificate_dir.c_str())),
+                         TAG_IF(config.tls, TPTAG_TLS_VERIFY_POLICY(verify_policy)),
+                         TAG_IF(config.tls, TPTAG_TLS_VERIFY_DEPTH(8)),
+                         TAG_IF(config.tls, TPTAG_TLS_VERIFY_DATE(1)),
                          NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOALERT(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
                          NUTAG_ENABLEINVITE(1), SIPTAG_USER_AGENT_STR(config.user_agent.c_str()),
                          SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"),
@@ -468,17 +731,24 @@ base::Result<std::unique_ptr<SipStack>> SipStack::create(const SipStackConfig& c
                          SIPTAG_ACCEPT_STR("application/sdp"), NUTAG_OUTBOUND("no-options-keepalive"),
                          TAG_END());
   if (!impl->nua)
-    return base::fail(SipError::start_failed, "cannot start SIP on " + url + " (address in use or not local?)");
-  log::info(Sub::sip, "event=listening url={} udp={} tcp={}", url, config.udp, config.tcp);
+    return base::fail(SipError::start_failed, "cannot start SIP on " + url + (extra_sips ? " and " + sips_url : "") +
+                                                  " (address in use, not local, or a bad certificate or key?)");
+  log::info(Sub::sip, "event=listening url={} udp={} tcp={} tls={}", url, config.udp, config.tcp,
+            config.tls ? sips_url : std::string("off"));
+  if (config.tls)
+    log::info(Sub::sip, "event=tls_ready dir={} verify_peer={} min_version={}", impl->certificate_dir,
+              config.tls->verify_peer, config.tls->min_version);
   return std::unique_ptr<SipStack>(new SipStack(std::move(impl)));
 }
 
 base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite& invite) {
   if (impl_->on_shutdown) return base::fail(SipError::start_failed, "shutting down");
+  std::string tls_peer;
   {
     su_home_t home[1] = {SU_HOME_INIT(home)};
     const url_t* to = url_make(home, invite.to.c_str());
     const bool ok = to && to->url_host && (to->url_type == url_sip || to->url_type == url_sips);
+    if (ok) tls_peer = tls_peer_of(to);
     su_home_deinit(home);
     if (!ok) return base::fail(SipError::bad_uri, "bad target URI: " + invite.to);
   }
@@ -486,12 +756,16 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
   const std::string from_uri = "sip:" + invite.from_user + "@" + impl_->host_port;
   std::string from = invite.display.empty() ? "<" + from_uri + ">" : quoted(invite.display) + " <" + from_uri + ">";
   const std::string max_forwards = std::to_string(std::clamp(invite.max_forwards, 0, 255));
+  // In angle brackets, so that URI parameters (";transport=tls") stay in the
+  // URI instead of becoming To header parameters (RFC 3261 §20.10).
+  const std::string to = "<" + invite.to + ">";
   nua_handle_t* nh =
-      nua_handle(impl_->nua, nullptr, SIPTAG_TO_STR(invite.to.c_str()), SIPTAG_FROM_STR(from.c_str()),
+      nua_handle(impl_->nua, nullptr, SIPTAG_TO_STR(to.c_str()), SIPTAG_FROM_STR(from.c_str()),
                  SIPTAG_CALL_ID_STR(call_id.c_str()), SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()), TAG_END());
   if (!nh) return base::fail(SipError::start_failed, "cannot create a SIP handle");
   auto session = std::make_shared<SipSession>(nh, SipSession::Role::outgoing, call_id);
   session->handler_ = invite.handler;
+  session->tls_peer_ = tls_peer;
   nua_handle_bind(nh, session.get());
   impl_->sessions.emplace(nh, session);
   nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(invite.sdp.c_str()), TAG_END());
@@ -504,6 +778,7 @@ void SipStack::set_register_handler(RegisterHandler* handler) { impl_->register_
 
 void SipStack::shutdown(std::function<void()> done) {
   impl_->on_shutdown = std::move(done);
+  impl_->remove_certificate_dir();  // Sofia read it at start
   for (auto& [nh, session] : impl_->sessions) session->hangup();
   nua_shutdown(impl_->nua);
 }

@@ -2,7 +2,18 @@
 // SipStack: Sofia-SIP's nua user agent on the control thread's GLib main
 // context (su_glib), with nua's own media layer turned off: the gateway carries
 // SDP in the message bodies and runs offer/answer itself (sip/sdp.hpp).
-// Listens on UDP and/or TCP. Each INVITE dialog is a SipSession.
+// Listens on UDP and/or TCP, and on TLS (RFC 3261 §26.2) when configured:
+// requests to sips: URIs or ;transport=tls go out over TLS, and with
+// verify_peer the peer's certificate must chain to a trusted CA and name the
+// host of the URI (RFC 5922), else the call fails like an unreachable target
+// and "event=tls_verify_failed peer=host:port reason=..." is logged.
+// Sofia-SIP (1.12.11 as packaged) reads its certificate from a directory
+// (agent.pem = key + certificate chain, cafile.pem = trusted CAs): the stack
+// copies the configured files into a private 0700 temp dir at start and
+// removes it in shutdown(). TLS 1.2 is the floor (OpenSSL 3's default at
+// security level 2); min_version "1.3" is applied through an OpenSSL config
+// (system_default MinProtocol) loaded into the process, as Sofia has no tag for it.
+// Each INVITE dialog is a SipSession.
 //
 // Lifetime: SipSessions are shared_ptrs held by the stack until Sofia reports
 // the dialog terminated; the call that uses one registers a SessionHandler and
@@ -25,11 +36,22 @@ namespace sipline::gateway::sip {
 
 enum class SipError { start_failed, bad_uri };
 
+// SIP over TLS: where the certificate is and what is checked.
+struct SipTlsConfig {
+  std::uint16_t port = 5061;
+  std::string certificate;        // PEM file: certificate, then its chain
+  std::string private_key;        // PEM file
+  std::string ca_file;            // PEM bundle of trusted CAs ("" = the system bundle)
+  bool verify_peer = true;        // outgoing connections only
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
+
 struct SipStackConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 5060;
   bool udp = true;
   bool tcp = true;
+  std::optional<SipTlsConfig> tls;  // present: listen on TLS too
   std::string user_agent = "sipline";
 };
 
@@ -115,6 +137,8 @@ class SipSession {
   bool answered_ = false;    // incoming: we sent 2xx
   bool confirmed_ = false;   // 2xx sent or received
   bool ended_ = false;       // hangup done or remote ended
+  std::string tls_peer_;     // outgoing over TLS: "host:port" dialed, for the verification log
+  bool heard_from_peer_ = false;  // outgoing: some response arrived (so its connection is up)
 };
 
 class SipStackHandler {

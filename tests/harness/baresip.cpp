@@ -123,14 +123,19 @@ bool Baresip::start(const BaresipOptions& o) {
                                   << "module ausine.so\n"
                                   << "module alsa.so\n"
                                   << "module sndfile.so\n"
+                                  << "module srtp.so\n"
                                   << "module_app account.so\n"
                                   // ctrl_tcp's dial/accept/hangup/quit commands come from the menu module.
                                   << "module_app menu.so\n"
                                   << "module_app ctrl_tcp.so\n"
                                   << "ctrl_tcp_listen 127.0.0.1:" << ctrl_port_ << "\n"
                                   << "snd_path " << rec_dir() << "\n";
-  std::ofstream(dir_ + "/accounts") << "<" << aor() << ">;regint=0;answermode=" << o.answermode
-                                    << o.account_params << "\n";
+  if (o.account.empty()) {
+    std::ofstream(dir_ + "/accounts") << "<" << aor() << ">;regint=0;answermode=" << o.answermode
+                                      << o.account_params << "\n";
+  } else {
+    std::ofstream(dir_ + "/accounts") << o.account << "\n";
+  }
   std::ofstream(dir_ + "/contacts") << "";
 
   ProcessOptions po = command({"stdbuf", "-oL", "-eL", "baresip", "-f", dir_, "-t", std::to_string(o.lifetime_s)},

@@ -2,7 +2,8 @@
 // baresip 1.0 as a softphone for end-to-end tests, configured as in
 // /work/shared/PEERS.md: its own folder (config, accounts, sndfile recordings,
 // log), its own SIP port block (SIP on the port, TLS on port + 1), RTP range
-// and ctrl_tcp port on 127.0.0.1; audio from ausine (a sine at a chosen
+// and ctrl_tcp port on 127.0.0.1; the srtp module loaded (an account's
+// mediaenc=srtp or srtp-mand turns it on); audio from ausine (a sine at a chosen
 // frequency), received and sent audio recorded by the sndfile module as
 // dump-<time>-dec.wav and -enc.wav. Its life is bounded by `-t`.
 // BaresipCtrl speaks ctrl_tcp: netstrings of JSON commands (dial, accept,
@@ -53,6 +54,9 @@ struct BaresipOptions {
   int ausine_hz = 1000;                 // what it sends into a call
   std::string answermode = "manual";    // "manual" or "auto" (answers incoming calls itself)
   std::string account_params = {};      // appended to the account line, e.g. ";audio_codecs=PCMA"
+  // The whole account line instead of "<sip:alice@127.0.0.1:port>;regint=0;...",
+  // e.g. an account registering at the gateway; "" = the local default.
+  std::string account = {};
   int lifetime_s = 90;                  // -t: it quits by itself after this
 };
 

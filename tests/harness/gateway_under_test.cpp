@@ -57,13 +57,19 @@ GatewayUnderTest::~GatewayUnderTest() {
   if (!keep_dir_) remove_tree(dir_);
 }
 
+std::uint16_t GatewayUnderTest::rtp_port_max() const { return static_cast<std::uint16_t>(rtp_min_ + kRtpPorts - 1); }
+
 std::string GatewayUnderTest::render_config(const GatewayOptions& options) const {
   std::ostringstream c;
   c << "# written by the test harness\n"
-    << "[sip]\naddress = \"127.0.0.1\"\nport = " << sip_port_ << "\ntransports = [\"udp\", \"tcp\"]\n"
+    << "[sip]\naddress = \"127.0.0.1\"\nport = " << sip_port_ << "\n"
+    // A test that lists its own transports (e.g. with "tls") replaces the default.
+    << (options.sip_extra_toml.find("transports") == std::string::npos ? "transports = [\"udp\", \"tcp\"]\n" : "")
     << options.sip_extra_toml << (options.sip_extra_toml.empty() || options.sip_extra_toml.back() == '\n' ? "" : "\n")
     << "\n"
-    << "[media]\nrtp_port_min = " << rtp_min_ << "\nrtp_port_max = " << rtp_min_ + kRtpPorts - 1 << "\n\n"
+    << "[media]\nrtp_port_min = " << rtp_min_ << "\nrtp_port_max = " << rtp_min_ + kRtpPorts - 1 << "\n"
+    << options.media_extra_toml << (options.media_extra_toml.empty() || options.media_extra_toml.back() == '\n' ? "" : "\n")
+    << "\n"
     << "[control]\nsocket = " << quoted(socket_path()) << "\n\n"
     << "[log]\nlevel = " << quoted(options.log_level) << "\n\n"
     << "[lines]\ndriver = \"sim\"\ncountry = " << quoted(options.country)

@@ -51,7 +51,9 @@ struct GatewayOptions {
   std::string country = "US";
   int interdigit_timeout_ms = 1500;
   std::string log_level = "debug";
-  std::string sip_extra_toml;  // more "key = value" lines inside [sip] (e.g. no_answer_timeout_s = 2)
+  std::string sip_extra_toml;  // more "key = value" lines inside [sip] (e.g. no_answer_timeout_s = 2);
+                               // one with `transports = [...]` replaces the default ["udp", "tcp"]
+  std::string media_extra_toml;  // more "key = value" lines inside [media] (e.g. srtp = "mandatory")
   std::string extra_toml;      // appended verbatim (more tables)
 };
 
@@ -76,6 +78,7 @@ class GatewayUnderTest {
   std::string log_path() const { return dir_ + "/sipline.log"; }
   std::uint16_t sip_port() const { return sip_port_; }
   std::uint16_t rtp_port_min() const { return rtp_min_; }
+  std::uint16_t rtp_port_max() const;
   Process& process() { return process_; }
   ControlClient& control() { return *control_; }
   void keep_dir() { keep_dir_ = true; }

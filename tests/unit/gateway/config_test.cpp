@@ -189,6 +189,34 @@ TEST(Config, UnknownCodecIsAnError) {
   expect_invalid_at_line("[media]\ncodecs = []\n", 2, "must not be empty");
 }
 
+TEST(ConfigSrtp, DefaultsToOptionalWithAllThreeSuites) {
+  auto c = parse_config("", "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->media.srtp, media::SrtpPolicy::optional);
+  ASSERT_EQ(c->media.srtp_suites.size(), 3u);
+  EXPECT_EQ(c->media.srtp_suites[0], media::SrtpSuite::aes_cm_128_hmac_sha1_80);
+  auto embedded = default_config();
+  ASSERT_TRUE(embedded);
+  EXPECT_EQ(embedded->media.srtp, c->media.srtp);
+  EXPECT_EQ(embedded->media.srtp_suites, c->media.srtp_suites);
+}
+
+TEST(ConfigSrtp, ReadsPolicyAndSuiteOrder) {
+  auto c = parse_config("[media]\nsrtp = \"mandatory\"\nsrtp_suites = [\"AEAD_AES_128_GCM\", \"aes_cm_128_hmac_sha1_80\"]\n",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->media.srtp, media::SrtpPolicy::mandatory);
+  EXPECT_EQ(c->media.srtp_suites,
+            (std::vector{media::SrtpSuite::aead_aes_128_gcm, media::SrtpSuite::aes_cm_128_hmac_sha1_80}));
+}
+
+TEST(ConfigSrtp, BadValuesAreErrorsAtTheirLine) {
+  expect_invalid_at_line("[media]\nsrtp = \"required\"\n", 2, "media.srtp: unknown policy \"required\"");
+  expect_invalid_at_line("[media]\nsrtp_suites = []\n", 2, "media.srtp_suites: must not be empty");
+  expect_invalid_at_line("[media]\nsrtp_suites = [\"F8_128_HMAC_SHA1_80\"]\n", 2, "unknown suite");
+  expect_invalid_at_line("[media]\n\nsrtp_suites = [\"AEAD_AES_128_GCM\", \"AEAD_AES_128_GCM\"]\n", 3, "listed twice");
+}
+
 TEST(Config, UnknownCountryIsAnError) {
   expect_invalid_at_line("[lines]\ncountry = \"XX\"\n", 2, "unknown country \"XX\"");
   expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"1\"\ncountry = \"ZZ\"\n", 4,
@@ -524,6 +552,81 @@ TEST(ConfigAuth, RefusesBadUsersRangesAndAlgorithms) {
   expect_invalid_at_line("[[user]]\nname = \"a\"\nha1_md5 = \"abc\"\n", 1, "ha1_md5");
   expect_invalid_at_line("[registrar]\nmin_expires_s = 600\nmax_expires_s = 60\n", 1, "min_expires_s");
   expect_error("[auth]\nmax_calls_per_user = -1\n", ConfigError::invalid, 2, 22, "max_calls_per_user");
+}
+
+
+// --- SIP over TLS: [sip] transports "tls", tls_port, [tls] ------------------
+
+// Two readable files for the certificate and key checks (only their
+// readability is checked at load).
+struct TlsFiles {
+  std::string dir = (std::filesystem::temp_directory_path() / "sipline_config_tls_test").string();
+  TlsFiles() {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/cert.pem") << "-----BEGIN CERTIFICATE-----\n";
+    std::ofstream(dir + "/key.pem") << "-----BEGIN PRIVATE KEY-----\n";
+  }
+  ~TlsFiles() { std::filesystem::remove_all(dir); }
+  std::string table(const std::string& more = "") const {
+    return "[tls]\ncertificate = \"" + dir + "/cert.pem\"\nprivate_key = \"" + dir + "/key.pem\"\n" + more;
+  }
+};
+
+TEST(ConfigTls, OffByDefaultWithTheDocumentedDefaults) {
+  auto c = parse_config("", "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_FALSE(c->sip.tls);
+  EXPECT_EQ(c->sip.tls_port, 5061);
+  EXPECT_TRUE(c->tls.certificate.empty());
+  EXPECT_TRUE(c->tls.ca_file.empty());
+  EXPECT_TRUE(c->tls.verify_peer);
+  EXPECT_EQ(c->tls.min_version, "1.2");
+  auto d = default_config();
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_FALSE(d->sip.tls);
+  EXPECT_EQ(d->sip.tls_port, 5061);
+}
+
+TEST(ConfigTls, ReadsTransportsPortAndTable) {
+  TlsFiles files;
+  auto c = parse_config("[sip]\ntransports = [\"udp\", \"TLS\"]\ntls_port = 5071\n" +
+                            files.table("ca_file = \"" + files.dir + "/cert.pem\"\nverify_peer = false\nmin_version = \"1.3\"\n"),
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->sip.udp);
+  EXPECT_FALSE(c->sip.tcp);
+  EXPECT_TRUE(c->sip.tls);
+  EXPECT_EQ(c->sip.tls_port, 5071);
+  EXPECT_EQ(c->tls.certificate, files.dir + "/cert.pem");
+  EXPECT_EQ(c->tls.private_key, files.dir + "/key.pem");
+  EXPECT_EQ(c->tls.ca_file, files.dir + "/cert.pem");
+  EXPECT_FALSE(c->tls.verify_peer);
+  EXPECT_EQ(c->tls.min_version, "1.3");
+}
+
+TEST(ConfigTls, TlsNeedsReadableCertificateAndKey) {
+  TlsFiles files;
+  const std::string on = "[sip]\ntransports = [\"tls\"]\n";
+  expect_error(on, ConfigError::invalid, 2, 14, "tls.certificate: required when sip.transports has \"tls\"");
+  expect_error(on + "[tls]\ncertificate = \"" + files.dir + "/cert.pem\"\n", ConfigError::invalid, 2, 14,
+               "tls.private_key: required");
+  expect_error(on + "[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"" + files.dir + "/key.pem\"\n",
+               ConfigError::invalid, 4, 15, "tls.certificate: cannot read \"/nonexistent/cert.pem\"");
+  expect_error(on + files.table("ca_file = \"/nonexistent/ca.pem\"\n"), ConfigError::invalid, 6, 11,
+               "tls.ca_file: cannot read");
+  // Without "tls" in transports the files are not needed.
+  EXPECT_TRUE(parse_config("[tls]\ncertificate = \"/nonexistent/cert.pem\"\n", "t.toml"));
+}
+
+TEST(ConfigTls, BadValuesAreErrorsAtTheirLine) {
+  TlsFiles files;
+  expect_error("[sip]\ntransports = [\"udp\", \"dtls\"]\n", ConfigError::invalid, 2, 22, "(udp, tcp, tls)");
+  expect_error("[sip]\ntls_port = 0\n", ConfigError::invalid, 2, 12, "sip.tls_port");
+  expect_error("[sip]\nport = 5070\ntls_port = 5070\ntransports = [\"tls\"]\n" + files.table(), ConfigError::invalid, 3,
+               12, "sip.tls_port: must differ from sip.port");
+  expect_error("[tls]\nmin_version = \"1.1\"\n", ConfigError::invalid, 2, 15, "tls.min_version");
+  expect_error("[tls]\nverify_peer = \"yes\"\n", ConfigError::invalid, 2, 15, "tls.verify_peer: expected a boolean");
+  expect_error("[tls]\ncipher = \"x\"\n", ConfigError::invalid, 2, 1, "'cipher' in [tls]");
 }
 
 }  // namespace

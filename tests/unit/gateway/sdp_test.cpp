@@ -49,7 +49,9 @@ LocalMedia local(std::vector<AudioCodec> codecs = {AudioCodec::pcmu, AudioCodec:
                     .dtmf_payload_type = 101,
                     .session_id = 42,
                     .session_version = 1,
-                    .ptime_ms = 20};
+                    .ptime_ms = 20,
+                    .srtp = media::SrtpPolicy::off,
+                    .keys = {}};
 }
 
 SessionDescription parse_ok(std::string_view text) {

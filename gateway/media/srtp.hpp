@@ -61,6 +61,8 @@ std::string make_srtp_key(SrtpSuite suite);
 class SrtpContext {
  public:
   // Keys of the wrong length give bad_key. `local_ssrc` is the SSRC we send with.
+  // The first call initialises libsrtp2 (srtp_init, which may run only once
+  // per process: nothing else in sipline may call it).
   static base::Result<std::unique_ptr<SrtpContext>> create(const SrtpKeys& keys, std::uint32_t local_ssrc);
   ~SrtpContext();
   SrtpContext(const SrtpContext&) = delete;

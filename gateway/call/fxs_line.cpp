@@ -97,7 +97,9 @@ void FxsLine::collect(char digit) {
 }
 
 void FxsLine::try_dial(bool terminated) {
-  const route::Caller caller{.line = true, .port = config_.name, .address = {}, .user = {}};
+  // Digit collection only asks which rules could match; the toll-class check
+  // (the port's permissions) happens when the switchboard routes the call.
+  const route::Caller caller{.line = true, .port = config_.name, .address = {}, .user = {}, .permissions = {}};
   const route::DialMatch m = plan_ ? plan_->match(digits_, caller) : route::DialMatch{};
   const bool dial_now = m.kind == route::MatchKind::complete || (terminated && m.kind == route::MatchKind::ambiguous);
   if (dial_now) {

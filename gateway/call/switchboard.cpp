@@ -483,9 +483,20 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   auto pending = std::make_unique<InboundRoute>(*this, session, info, std::move(ticket));
   InboundRoute* raw = pending.get();
   inbound_.emplace(raw, std::move(pending));
-  const route::Caller caller{.line = false, .port = {}, .address = info.source_address, .user = user};
+  const route::Caller caller{.line = false, .port = {}, .address = info.source_address, .user = user,
+                             .permissions = permissions_of(user)};
   log::info(Sub::route, "event=route number={} source={}", called->dialed, info.source_address);
   raw->set_route(router_.route(*called, caller, [this, raw](const route::RouteResult& r) { on_inbound_routed(raw, r); }));
+}
+
+// A SIP caller's toll classes: its [[user]]'s, or the trusted addresses' when
+// it did not authenticate (authorise() let it in as trusted).
+route::Permissions Switchboard::permissions_of(const std::string& user) const {
+  if (user.empty()) return config_.auth.trusted_permissions;
+  for (const auto& u : config_.users) {
+    if (u.name == user) return u.permissions;
+  }
+  return {};
 }
 
 void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult& r) {
@@ -578,7 +589,8 @@ void Switchboard::place_call(std::size_t line, const std::string& /*target*/, co
   const std::uint64_t serial = call->serial();
   Call* raw = call.get();
   calls_[line] = std::move(call);
-  const route::Caller caller{.line = true, .port = lines_[line]->config().name, .address = {}, .user = {}};
+  const route::Caller caller{.line = true, .port = lines_[line]->config().name, .address = {}, .user = {},
+                             .permissions = config_.lines.ports[line].permissions};
   raw->set_route(router_.route({.dialed = digits, .e164 = std::nullopt}, caller,
                                [this, line, serial](const route::RouteResult& r) { on_outbound_routed(line, serial, r); }));
 }

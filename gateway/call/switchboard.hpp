@@ -87,6 +87,7 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   std::optional<std::string> authorise(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
   void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
                  CallLimits::Ticket ticket);
+  route::Permissions permissions_of(const std::string& user) const;
   void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
   // A SIP caller sent on to SIP `contacts`: bridged, or redirected (302) in redirect mode.
   void connect_sip_caller(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,

@@ -313,6 +313,36 @@ class Loader {
     return {};
   }
 
+  // `permissions = ["international", "premium"]` in table `where`.
+  Void get_permissions(const toml::table* t, const std::string& where, route::Permissions& out) const {
+    bool present = false;
+    std::vector<std::pair<std::string, const toml::node*>> words;
+    if (auto r = get_strings(t, where, "permissions", present, words, true); !r) return r;
+    out = {};
+    for (const auto& [word, node] : words) {
+      if (!route::add_permission(out, lower(word))) {
+        return invalid(node->source(), where + ".permissions: \"" + word + "\" is not \"international\" or \"premium\"");
+      }
+    }
+    return {};
+  }
+
+  // routing.international_prefixes / premium_prefixes: E.164 prefixes ("+1900").
+  Void get_toll_prefixes(const toml::table* t, const char* key, std::vector<std::string>& out) const {
+    bool present = false;
+    std::vector<std::pair<std::string, const toml::node*>> items;
+    if (auto r = get_strings(t, "routing", key, present, items, true); !r) return r;
+    if (!present) return {};
+    out.clear();
+    for (const auto& [text, node] : items) {
+      const bool ok = text.size() >= 2 && text.size() <= 16 && text[0] == '+' &&
+                      std::all_of(text.begin() + 1, text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (!ok) return invalid(node->source(), std::string("routing.") + key + ": \"" + text + "\" is not \"+\" and digits");
+      out.push_back(text);
+    }
+    return {};
+  }
+
   // media.srtp (the policy) and media.srtp_suites (offer order).
   Void load_srtp(const toml::table* t, MediaConfig& m) const {
     std::string policy(media::srtp_policy_name(m.srtp));
@@ -444,9 +474,9 @@ class Loader {
     lines.ports.clear();
     if (ports == nullptr) {
       lines.ports.push_back(PortConfig{.name = "fxs1", .kind = PortKind::fxs, .number = "201",
-                                       .country = lines.country, .auto_answer_ms = -1, .did = {}});
+                                       .country = lines.country, .auto_answer_ms = -1, .did = {}, .permissions = {}});
       lines.ports.push_back(PortConfig{.name = "fxs2", .kind = PortKind::fxs, .number = "202",
-                                       .country = lines.country, .auto_answer_ms = -1, .did = {}});
+                                       .country = lines.country, .auto_answer_ms = -1, .did = {}, .permissions = {}});
       return {};
     }
     if (ports->is_array() && ports->as_array()->empty()) {
@@ -458,7 +488,8 @@ class Loader {
     for (const toml::node& element : array) {
       const toml::table& pt = *element.as_table();
       const std::string table = "lines.port";
-      if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did"});
+      if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did",
+                                                      "permissions"});
           !r) {
         return r;
       }
@@ -481,6 +512,7 @@ class Loader {
       }
       port.kind = PortKind::fxs;
       if (auto r = get_string(&pt, table, "number", port.number); !r) return r;
+      if (auto r = get_permissions(&pt, table, port.permissions); !r) return r;
       const toml::node* number = pt.get("number");
       if (port.number.empty() ||
           port.number.find_first_not_of("0123456789+*#") != std::string::npos) {
@@ -585,7 +617,10 @@ class Loader {
   Void load_routing(const toml::table* t, Config& c) const {
     RoutingConfig& r = c.routing;
     if (t != nullptr) {
-      if (auto k = check_keys(*t, "routing", {"country", "sip_callers", "target_timeout_ms"}); !k) return k;
+      if (auto k = check_keys(*t, "routing", {"country", "sip_callers", "target_timeout_ms", "international_prefixes",
+                                              "premium_prefixes"});
+          !k)
+        return k;
       if (auto k = get_string(t, "routing", "country", r.country); !k) return k;
       if (auto k = get_int(t, "routing", "target_timeout_ms", 500, 60000, r.target_timeout_ms); !k) return k;
       std::string mode = "bridge";
@@ -605,6 +640,11 @@ class Loader {
                      "routing.country: no numbering plan for \"" + r.country + "\" (US, JP, DE, UK, FR)");
     }
     r.country = upper(r.country);
+    r.toll = route::default_toll_prefixes(r.country);
+    if (t != nullptr) {
+      if (auto k = get_toll_prefixes(t, "international_prefixes", r.toll.international); !k) return k;
+      if (auto k = get_toll_prefixes(t, "premium_prefixes", r.toll.premium); !k) return k;
+    }
     return {};
   }
 
@@ -613,7 +653,7 @@ class Loader {
     if (t != nullptr) {
       if (auto k = check_keys(*t, "auth", {"realm", "algorithms", "nonce_lifetime_s", "trusted", "ban_after_failures",
                                            "ban_window_s", "ban_duration_s", "max_calls_per_user",
-                                           "calls_per_minute_per_user"});
+                                           "calls_per_minute_per_user", "trusted_permissions"});
           !k)
         return k;
       if (auto k = get_int(t, "auth", "ban_after_failures", 0, 1000, a.ban_after_failures); !k) return k;
@@ -630,6 +670,17 @@ class Loader {
           if (!route::Cidr::parse(text))
             return invalid(node->source(), "auth.trusted: \"" + text + "\" is not an IP address or CIDR");
           a.trusted.push_back(text);
+        }
+      }
+      {
+        // get_permissions reads "permissions"; this key has its own name.
+        bool present = false;
+        std::vector<std::pair<std::string, const toml::node*>> words;
+        if (auto k = get_strings(t, "auth", "trusted_permissions", present, words, true); !k) return k;
+        for (const auto& [word, node] : words) {
+          if (!route::add_permission(a.trusted_permissions, lower(word)))
+            return invalid(node->source(), "auth.trusted_permissions: \"" + word +
+                                               "\" is not \"international\" or \"premium\"");
         }
       }
       if (auto k = get_string(t, "auth", "realm", a.realm); !k) return k;
@@ -678,12 +729,13 @@ class Loader {
     if (!n->is_array_of_tables()) return wrong_type(*n, "user", "an array of tables ([[user]])");
     for (const toml::node& element : *n->as_array()) {
       const toml::table& tt = *element.as_table();
-      if (auto r = check_keys(tt, "[user]", {"name", "password", "ha1_md5", "ha1_sha256"}); !r) return r;
+      if (auto r = check_keys(tt, "[user]", {"name", "password", "ha1_md5", "ha1_sha256", "permissions"}); !r) return r;
       UserConfig u;
       if (auto r = get_string(&tt, "user", "name", u.name); !r) return r;
       if (auto r = get_string(&tt, "user", "password", u.password); !r) return r;
       if (auto r = get_string(&tt, "user", "ha1_md5", u.ha1_md5); !r) return r;
       if (auto r = get_string(&tt, "user", "ha1_sha256", u.ha1_sha256); !r) return r;
+      if (auto r = get_permissions(&tt, "user", u.permissions); !r) return r;
       const bool token = !u.name.empty() && u.name.size() <= 64 &&
                          std::all_of(u.name.begin(), u.name.end(), [](char ch) {
                            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_' || ch == '+';

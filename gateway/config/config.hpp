@@ -84,6 +84,7 @@ struct PortConfig {
   std::string country;              // "" in TOML -> lines.country
   int auto_answer_ms = -1;          // sim driver only, -1 = never
   std::vector<std::string> did;     // E.164 numbers ("+12025550201") that ring this port, unique
+  route::Permissions permissions;   // ["international", "premium"]: what the phone may dial beyond national
 };
 
 struct LinesConfig {
@@ -109,6 +110,9 @@ struct RoutingConfig {
   std::string country;               // numbering plan for dialed digits; "" in TOML -> lines.country
   SipCallerMode sip_callers = SipCallerMode::bridge;  // redirect: 302 with the ENUM contacts
   int target_timeout_ms = 4000;      // 500..60000: a SIP target silent (no 18x/final) this long is given up
+  // Toll classes (E.164 prefixes): routing.international_prefixes and
+  // routing.premium_prefixes; absent keys take route::default_toll_prefixes(country).
+  route::TollPrefixes toll;
 };
 
 enum class NumberFormat { e164, dialed };
@@ -133,6 +137,7 @@ struct AuthConfig {
   int ban_duration_s = 600;          // ... ban it (403 to everything) this long
   int max_calls_per_user = 4;        // an authenticated user's calls at once (0 = no limit)
   int calls_per_minute_per_user = 10;  // and new calls in any minute (0 = no limit)
+  route::Permissions trusted_permissions;  // toll classes callers from `trusted` may dial (default none)
 };
 
 // The registrar (REGISTER from local SIP users) and its binding store.
@@ -150,6 +155,7 @@ struct UserConfig {
   std::string password;
   std::string ha1_md5;               // hex MD5(name:realm:password)
   std::string ha1_sha256;            // hex SHA-256(name:realm:password)
+  route::Permissions permissions;    // ["international", "premium"] (default: national only)
 };
 
 struct Config {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "route/cidr.hpp"
+#include "route/number_class.hpp"
 #include "sipline/base/result.hpp"
 
 namespace sipline::gateway::route {
@@ -66,6 +67,7 @@ struct Caller {
   std::string port;          // its port name (line callers)
   std::string address;       // SIP callers: the source IP address ("127.0.0.1", "::1")
   std::string user;          // SIP callers: the user they authenticated as ("" = none)
+  Permissions permissions;   // toll classes beyond national (route/number_class.hpp)
 };
 
 enum class MatchKind { none, partial, ambiguous, complete };

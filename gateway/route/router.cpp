@@ -235,7 +235,16 @@ RouteId Router::route(const CalledNumber& number, const Caller& caller, RouteCal
   const DialMatch m = plan_.match(number.dialed, caller);
   Pending& ref = *p;
   pending_.emplace(id, std::move(p));
-  if (m.kind == MatchKind::complete || m.kind == MatchKind::ambiguous) {
+  const NumberClass toll = classify(to_e164(number), numbering_, config_.routing.toll);
+  if ((m.kind == MatchKind::complete || m.kind == MatchKind::ambiguous) && !permits(caller.permissions, toll)) {
+    // Toll-fraud defence: whatever the rule allows, the caller needs the class.
+    ref.result.status = 403;
+    ref.result.reason = std::string(number_class_name(toll)) + " numbers need the \"" +
+                        std::string(number_class_name(toll)) + "\" permission";
+    log::warn(Sub::route, "event=toll_class_denied number={} class={} port={} user={} source={}", number.dialed,
+              number_class_name(toll), caller.port, caller.user, caller.address);
+    finish(id);
+  } else if (m.kind == MatchKind::complete || m.kind == MatchKind::ambiguous) {
     ref.rule = m.rule;
     ref.steps = plan_.steps(m.rule);
     ref.result.matched = true;

@@ -13,7 +13,9 @@
 //   reject [code] -> the end of the list
 // Numbers are normalised to E.164 with the numbering plan of routing.country
 // (national and international prefixes); a number that does not normalise
-// skips the enum step.
+// skips the enum step. Before any step, an international or premium number
+// (route/number_class.hpp) needs the caller's permission for its class, else
+// 403 ("event=toll_class_denied").
 // ENUM SIP URIs with headers ('?'), maddr, or characters that would break a
 // header are refused, and so is one naming this gateway but none of its ports
 // (it would loop). '#' in a number becomes %23 in URI user parts.

@@ -7,9 +7,11 @@
 //  - the same INVITE again with alice's credentials rings phone 201, which
 //    answers, and the call connects and ends with sipp's BYE;
 //  - a wrong password gets 401 again and nothing rings;
-//  - toll fraud: a rule "011." to a trunk that allows only "user:bob" answers
-//    an unauthenticated caller 401 and alice 403, and the trunk (a sipp UAS)
-//    receives no INVITE; bob, authenticated, reaches it;
+//  - toll fraud: a rule "011." (international from the US) to a trunk that
+//    admits every authenticated user answers an unauthenticated caller 401
+//    and alice, authenticated but without the "international" permission,
+//    403, and the trunk (a sipp UAS) receives no INVITE; bob, whose [[user]]
+//    has permissions = ["international"], reaches it;
 //  - with the default [auth] trusted (127.0.0.0/8, ::1), a plain INVITE from
 //    127.0.0.1 rings phone 201 without any challenge.
 // Line state is sampled through the control socket every 20 ms while sipp
@@ -250,7 +252,7 @@ TEST_F(InviteAuthTest, ThirdCallInAMinuteBeyondTheUsersLimitGets503) {
 
 // 4. Toll fraud: a rule for international numbers to a trunk that only bob
 // may use. Nobody else reaches the trunk, authenticated or not.
-TEST_F(InviteAuthTest, TrunkRuleForBobRefusesStrangersAndAlice) {
+TEST_F(InviteAuthTest, InternationalNeedsThePermissionNotJustAuthentication) {
   if (!require_tool("sipp")) return;
   const std::string far_dir = gw.peer_dir("sipp-far");
   Sipp far(far_dir);
@@ -260,10 +262,10 @@ TEST_F(InviteAuthTest, TrunkRuleForBobRefusesStrangersAndAlice) {
   ASSERT_TRUE(far.start(fo)) << far.process().error();
 
   GatewayOptions o = untrusted_options();
-  o.dial_plan = {{.pattern = "011.", .target = "", .steps = {"trunk:far"}, .allow = {"user:bob"}}};
+  o.dial_plan = {{.pattern = "011.", .target = "", .steps = {"trunk:far"}, .allow = {"users"}}};
   o.extra_toml = "\n[routing]\nsip_callers = \"bridge\"\n"
                  "\n[[trunk]]\nname = \"far\"\nuri = \"sip:127.0.0.1:" + std::to_string(far.sip_port()) +
-                 "\"\nnumber_format = \"dialed\"\n" + kUntrustedAuth;
+                 "\"\nnumber_format = \"dialed\"\n" + kUntrustedAuth + "permissions = [\"international\"]\n";  // bob's
   ASSERT_TRUE(start_gateway(o));
   auto far_trace = [&] { return read_file(far_dir + "/sipp_messages.log"); };
 
@@ -273,18 +275,22 @@ TEST_F(InviteAuthTest, TrunkRuleForBobRefusesStrangersAndAlice) {
                                                          << stranger.diagnostics;
   EXPECT_TRUE(one_md5_challenge(stranger.trace)) << stranger.trace;
 
-  // alice, authenticated but not allowed by the rule: 403.
+  // alice, authenticated and admitted by the rule, but without the
+  // "international" permission: 403.
   const SippRun alice = call("sipp-alice", "uac_auth_refused.xml", kTollNumber, "alice", "secret");
   EXPECT_TRUE(alice.ended && alice.exit_code == 0) << "sipp exit " << alice.exit_code << "\n" << alice.diagnostics;
   EXPECT_EQ(count_of(alice.trace, "SIP/2.0 401"), 1u) << alice.trace;
   EXPECT_EQ(count_of(alice.trace, "SIP/2.0 403"), 1u) << alice.trace;
+  EXPECT_NE(gw.process().log_text().find("event=toll_class_denied number=" + kTollNumber + " class=international"),
+            std::string::npos)
+      << gw.process().log_tail();
 
   std::this_thread::sleep_for(1s);  // time for a wrongly placed INVITE to arrive
   EXPECT_EQ(far_trace().find("INVITE sip:"), std::string::npos) << far_trace() << "\n" << alice.diagnostics;
   EXPECT_TRUE(far.process().running()) << far.diagnostics();
   EXPECT_EQ(gw.call_count(), 0u) << gw.calls().dump();
 
-  // bob, whom the rule allows, reaches the trunk (the rule itself works).
+  // bob, who holds the permission, reaches the trunk (the rule itself works).
   const SippRun bob = call("sipp-bob", "uac_auth_call.xml", kTollNumber, "bob", "secret");
   EXPECT_TRUE(bob.ended && bob.exit_code == 0) << "sipp exit " << bob.exit_code << "\n"
                                                << bob.diagnostics << far.diagnostics();

@@ -458,9 +458,9 @@ uri = "sip:203.0.113.5"
   EXPECT_EQ(steps[1].kind, route::StepKind::trunk);
   EXPECT_EQ(steps[1].arg, "carrier");
   EXPECT_EQ(steps[2].status, 480);
-  EXPECT_TRUE(c->dial_plan.admits(0, route::Caller{.line = false, .port = {}, .address = "127.0.0.1", .user = {}}));
+  EXPECT_TRUE(c->dial_plan.admits(0, route::Caller{.line = false, .port = {}, .address = "127.0.0.1", .user = {}, .permissions = {}}));
   EXPECT_TRUE(c->dial_plan.rules()[1].allow.empty());
-  EXPECT_FALSE(c->dial_plan.admits(1, route::Caller{.line = false, .port = {}, .address = "127.0.0.1", .user = {}}));
+  EXPECT_FALSE(c->dial_plan.admits(1, route::Caller{.line = false, .port = {}, .address = "127.0.0.1", .user = {}, .permissions = {}}));
 }
 
 TEST(ConfigDialPlan, StepNamingAnUnknownTrunkPointsAtItsLine) {

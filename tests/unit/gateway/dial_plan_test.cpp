@@ -162,8 +162,8 @@ TEST(DialPlan, EmptyPlanMatchesNothing) {
 
 // --- steps, allow lists and callers -----------------------------------------
 
-Caller line_caller(std::string port) { return Caller{.line = true, .port = std::move(port), .address = {}, .user = {}}; }
-Caller sip_caller(std::string address) { return Caller{.line = false, .port = {}, .address = std::move(address), .user = {}}; }
+Caller line_caller(std::string port) { return Caller{.line = true, .port = std::move(port), .address = {}, .user = {}, .permissions = {}}; }
+Caller sip_caller(std::string address) { return Caller{.line = false, .port = {}, .address = std::move(address), .user = {}, .permissions = {}}; }
 
 DialRule rule_with_steps(std::vector<std::string> steps, std::vector<std::string> allow = {}) {
   return DialRule("X.", "", std::move(steps), std::move(allow));
@@ -299,13 +299,13 @@ TEST(DialPlanAllow, PortNameAdmitsThatLineOnly) {
   EXPECT_FALSE(p.admits(0, line_caller("hall")));
   EXPECT_FALSE(p.admits(0, sip_caller("127.0.0.1")));
   // A SIP caller is not a port, even with the same name in `port`.
-  EXPECT_FALSE(p.admits(0, Caller{.line = false, .port = "kitchen", .address = "127.0.0.1", .user = {}}));
+  EXPECT_FALSE(p.admits(0, Caller{.line = false, .port = "kitchen", .address = "127.0.0.1", .user = {}, .permissions = {}}));
 }
 
 TEST(DialPlanAllow, UsersAdmitsAuthenticatedSipCallersAndUserNamesOneOfThem) {
   auto p = plan({rule_with_steps({"enum"}, {"users"}), rule_with_steps({"enum"}, {"user:bob"})});
-  const Caller alice{.line = false, .port = {}, .address = "192.0.2.7", .user = "alice"};
-  const Caller bob{.line = false, .port = {}, .address = "192.0.2.8", .user = "bob"};
+  const Caller alice{.line = false, .port = {}, .address = "192.0.2.7", .user = "alice", .permissions = {}};
+  const Caller bob{.line = false, .port = {}, .address = "192.0.2.8", .user = "bob", .permissions = {}};
   EXPECT_TRUE(p.admits(0, alice));
   EXPECT_TRUE(p.admits(0, bob));
   EXPECT_FALSE(p.admits(0, sip_caller("127.0.0.1")));  // trusted by address, but no user

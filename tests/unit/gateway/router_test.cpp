@@ -161,8 +161,12 @@ CalledNumber global(const std::string& plus) {
   return CalledNumber{.dialed = plus, .e164 = *e164::E164::parse(plus)};
 }
 
-const Caller kPhone{.line = true, .port = "fxs1", .address = {}, .user = {}};
-const Caller kSipCaller{.line = false, .port = {}, .address = "192.0.2.55", .user = {}};
+const Caller kPhone{.line = true, .port = "fxs1", .address = {}, .user = {}, .permissions = {}};
+const Caller kSipCaller{.line = false, .port = {}, .address = "192.0.2.55", .user = {}, .permissions = {}};
+// The same callers allowed international numbers (for tests about routing them).
+const Caller kPhoneAbroad{.line = true, .port = "fxs1", .address = {}, .user = {}, .permissions = {.international = true}};
+const Caller kSipCallerAbroad{.line = false, .port = {}, .address = "192.0.2.55", .user = {},
+                              .permissions = {.international = true}};
 
 // A context of the test's own; iterated without blocking.
 struct Loop {
@@ -447,7 +451,7 @@ TEST(RouterRoute, TrunkGetsE164OrTheDialedNumber) {
   auto ten = route_and_wait(loop, router, dialed("2025550150"), kPhone);
   ASSERT_FALSE(ten.targets.empty());
   EXPECT_EQ(ten.targets[0].uri, "sip:+12025550150@trunk.example:5070;transport=tcp");
-  auto intl = route_and_wait(loop, router, dialed("011442079460000"), kPhone);
+  auto intl = route_and_wait(loop, router, dialed("011442079460000"), kPhoneAbroad);
   ASSERT_EQ(intl.targets.size(), 2u);
   EXPECT_EQ(intl.targets[0].uri, "sip:+442079460000@trunk.example:5070;transport=tcp");
   EXPECT_EQ(intl.targets[1].uri, "sip:011442079460000@192.0.2.10");
@@ -545,7 +549,7 @@ TEST(RouterRoute, EnumUsesTheGlobalNumberOfTheCaller) {
   resolver.answer("+442079460000", {"sip:london@example.co.uk"});
   Router router(c, &resolver, loop.context);
   router.set_dial_plan(plan({DialRule("+X.", "", {"enum"}, {"sip"})}));
-  auto r = route_and_wait(loop, router, global("+442079460000"), kSipCaller);
+  auto r = route_and_wait(loop, router, global("+442079460000"), kSipCallerAbroad);
   EXPECT_EQ(resolver.lookups, (std::vector<std::string>{"+442079460000"}));
   EXPECT_EQ(uris(r), (std::vector<std::string>{"sip:london@example.co.uk"}));
 }
@@ -651,7 +655,7 @@ TEST(RouterRoute, DeniedIs403) {
   EXPECT_EQ(r.status, 403);
   EXPECT_TRUE(resolver.lookups.empty());
 
-  const Caller local{.line = false, .port = {}, .address = "127.0.0.1", .user = {}};
+  const Caller local{.line = false, .port = {}, .address = "127.0.0.1", .user = {}, .permissions = {}};
   EXPECT_EQ(route_and_wait(loop, router, dialed("201"), kSipCaller).status, 403);
   auto ok = route_and_wait(loop, router, dialed("201"), local);
   EXPECT_TRUE(ok.matched);
@@ -769,6 +773,70 @@ TEST(RouterCancel, DestroyingTheRouterCancelsItsLookups) {
   EXPECT_EQ(resolver.pending(), 0u);
   loop.drain();
   EXPECT_EQ(calls, 0);
+}
+
+}  // namespace
+}  // namespace sipline::gateway::route
+
+namespace sipline::gateway::route {
+namespace {
+
+// --- toll classes --------------------------------------------------------------
+
+TEST(RouterTollClasses, InternationalAndPremiumNeedThePermissionWhateverTheRuleAllows) {
+  const config::Config c = load();
+  Loop loop;
+  Router router(c, nullptr, loop.context);
+  router.set_dial_plan(plan({{"011.", "", {"trunk:carrier"}, {"lines", "sip"}},
+                             {"1900NXXXXXX", "", {"trunk:carrier"}, {"lines"}},
+                             {"1NXXNXXXXXX", "", {"trunk:carrier"}, {"lines"}}}));
+  const RouteResult denied = route_and_wait(loop, router, dialed("011442071234567"), kPhone);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_TRUE(denied.targets.empty());
+  EXPECT_NE(denied.reason.find("international"), std::string::npos) << denied.reason;
+  EXPECT_EQ(route_and_wait(loop, router, dialed("011442071234567"), kSipCaller).status, 403);
+  EXPECT_EQ(route_and_wait(loop, router, dialed("19005550100"), kPhone).status, 403);
+
+  Caller permitted = kPhone;
+  permitted.permissions.international = true;
+  const RouteResult abroad = route_and_wait(loop, router, dialed("011442071234567"), permitted);
+  ASSERT_EQ(abroad.targets.size(), 1u) << abroad.reason;
+  EXPECT_EQ(abroad.targets[0].uri, "sip:+442071234567@trunk.example:5070;transport=tcp");
+  EXPECT_EQ(route_and_wait(loop, router, dialed("19005550100"), permitted).status, 403)
+      << "premium needs its own permission";
+  permitted.permissions.premium = true;
+  EXPECT_EQ(route_and_wait(loop, router, dialed("19005550100"), permitted).targets.size(), 1u);
+  // National numbers need nothing.
+  EXPECT_EQ(route_and_wait(loop, router, dialed("12025550150"), kPhone).targets.size(), 1u);
+}
+
+TEST(RouterTollClasses, ConfigOverridesThePrefixListsAndGrantsPermissions) {
+  std::string text = kConfig;
+  const std::string routing = "[routing]\ncountry = \"US\"\n";
+  ASSERT_NE(text.find(routing), std::string::npos);
+  text.replace(text.find(routing), routing.size(),
+               routing + "premium_prefixes = [\"+1202555\"]\ninternational_prefixes = []\n");
+  auto c = config::parse_config(text + "[auth]\ntrusted_permissions = [\"international\"]\n"
+                                    "[[user]]\nname = \"carol\"\npassword = \"x\"\npermissions = [\"premium\", \"International\"]\n",
+                                "router_test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->routing.toll.premium, std::vector<std::string>{"+1202555"});
+  EXPECT_TRUE(c->routing.toll.international.empty());
+  EXPECT_TRUE(c->auth.trusted_permissions.international);
+  EXPECT_FALSE(c->auth.trusted_permissions.premium);
+  ASSERT_EQ(c->users.size(), 1u);
+  EXPECT_TRUE(c->users[0].permissions.premium && c->users[0].permissions.international);
+  EXPECT_FALSE(c->lines.ports[0].permissions.international) << "ports start with national only";
+  Loop loop;
+  Router router(*c, nullptr, loop.context);
+  router.set_dial_plan(plan({{"1NXXNXXXXXX", "", {"trunk:carrier"}, {"lines"}}}));
+  EXPECT_EQ(route_and_wait(loop, router, dialed("12025550150"), kPhone).status, 403);
+  EXPECT_EQ(route_and_wait(loop, router, dialed("18765550150"), kPhone).targets.size(), 1u)
+      << "Jamaica is national once international_prefixes is emptied";
+
+  EXPECT_FALSE(config::parse_config("[routing]\npremium_prefixes = [\"1900\"]\n", "t.toml"));
+  EXPECT_FALSE(config::parse_config("[[user]]\nname = \"d\"\npassword = \"x\"\npermissions = [\"all\"]\n", "t.toml"));
+  EXPECT_FALSE(config::parse_config("[auth]\ntrusted_permissions = [\"national\"]\n", "t.toml"));
 }
 
 }  // namespace

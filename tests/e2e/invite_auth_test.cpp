@@ -13,7 +13,9 @@
 //    403, and the trunk (a sipp UAS) receives no INVITE; bob, whose [[user]]
 //    has permissions = ["international"], reaches it;
 //  - with the default [auth] trusted (127.0.0.0/8, ::1), a plain INVITE from
-//    127.0.0.1 rings phone 201 without any challenge.
+//    127.0.0.1 rings phone 201 without any challenge;
+//  - a bounded flood of unauthenticated INVITEs is answered 401 at its rate
+//    while an authenticated call in the middle of it connects.
 // Line state is sampled through the control socket every 20 ms while sipp
 // runs, so "never rings" means no sample saw the line leave idle, and the sim
 // phone counts no ring afterwards.
@@ -297,6 +299,47 @@ TEST_F(InviteAuthTest, InternationalNeedsThePermissionNotJustAuthentication) {
   EXPECT_EQ(count_of(far_trace(), "INVITE sip:" + kTollNumber + "@"), 1u) << far_trace();
   EXPECT_TRUE(far.wait(10s)) << "the far end got no BYE?\n" << far.diagnostics();
   EXPECT_EQ(far.process().exit_code(), 0) << far.diagnostics();
+}
+
+// Under a bounded flood of unauthenticated INVITEs (400 at 50/s from sipp,
+// each answered 401 and ACKed), an authenticated call made in the middle of it
+// still rings the phone and connects, every flood INVITE gets its 401 in time
+// (sipp's 5 s response timeout fails the run otherwise), the run keeps its
+// rate (400 calls in about 8 s), and nothing is banned: a caller without
+// credentials has failed nothing, and the flood must not lock out a real user
+// on the same address.
+TEST_F(InviteAuthTest, FloodOfUnauthenticatedInvitesGets401sWhileAnAuthenticatedCallConnects) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start_gateway(untrusted_options()));
+  const std::string flood_dir = gw.peer_dir("sipp-flood");
+  Sipp flood(flood_dir);
+  SippOptions fo;
+  fo.scenario_file = kFixtures + "/uac_auth_challenge.xml";
+  fo.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
+  fo.service = "201";
+  fo.calls = 400;
+  fo.timeout_s = 40;
+  fo.extra = {"-r", "50", "-rp", "1000", "-l", "100"};
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(flood.start(fo)) << flood.process().error();
+  std::this_thread::sleep_for(2s);  // well into the flood
+  ASSERT_TRUE(flood.process().running()) << flood.diagnostics();
+
+  const SippRun alice = call("sipp-alice", "uac_auth_call.xml", "201", "alice", "secret");
+  EXPECT_TRUE(alice.ended && alice.exit_code == 0) << "sipp exit " << alice.exit_code << "\n" << alice.diagnostics;
+  expect_connected_then_hung_up(alice);
+
+  ASSERT_TRUE(flood.wait(30s)) << flood.diagnostics();
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(flood.process().exit_code(), 0) << "some flood INVITE got no 401 in time\n" << flood.diagnostics();
+  const std::string trace = read_file(flood_dir + "/sipp_messages.log");
+  EXPECT_EQ(count_of(trace, "SIP/2.0 401"), 400u);
+  EXPECT_EQ(count_of(trace, "SIP/2.0 180"), 0u);
+  EXPECT_LT(seconds, 14.0) << "400 INVITEs at 50/s took " << seconds << " s";
+  const Json bans = gw.request({{"cmd", "bans"}});
+  EXPECT_TRUE(bans.value("ok", false)) << bans.dump();
+  ASSERT_TRUE(bans.contains("bans")) << bans.dump();
+  EXPECT_TRUE(bans["bans"].empty()) << bans.dump();
 }
 
 // 5. Regression guard: with the default trusted addresses, a plain INVITE

@@ -1,11 +1,14 @@
 #pragma once
 // CallLimits: per-caller limits on SIP calls, a toll-fraud brake: at most
 // `max_concurrent` calls at once and `max_per_minute` new calls in any 60 s
-// for one key (an authenticated user: "user:alice"). admit() hands out a
-// Ticket that holds one concurrent slot until it is destroyed (with the
-// call). Keys are kept in a bounded table; idle ones go first when it fills.
+// for one key (an authenticated user: "user:alice", a source address:
+// "source:192.0.2.7"). admit() hands out a Ticket that holds one concurrent
+// slot until it is destroyed (with the call); a ticket can carry another
+// (also()), so one call holds its user's and its source's slots together.
+// Keys are kept in a bounded table; idle ones go first when it fills.
 // Thread: control. Time from the injected clock.
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,16 +34,22 @@ class CallLimits {
    public:
     Ticket() = default;
     Ticket(CallLimits* limits, std::string key) : limits_(limits), key_(std::move(key)) {}
-    Ticket(Ticket&& o) noexcept : limits_(o.limits_), key_(std::move(o.key_)) { o.limits_ = nullptr; }
+    Ticket(Ticket&& o) noexcept : limits_(o.limits_), key_(std::move(o.key_)), also_(std::move(o.also_)) {
+      o.limits_ = nullptr;
+    }
     Ticket& operator=(Ticket&& o) noexcept {
       if (this != &o) {
         release();
         limits_ = o.limits_;
         key_ = std::move(o.key_);
+        also_ = std::move(o.also_);
         o.limits_ = nullptr;
       }
       return *this;
     }
+    // Carries `other` too (from another CallLimits, or another key): both are
+    // released together.
+    void also(Ticket other) { also_ = std::make_unique<Ticket>(std::move(other)); }
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
     ~Ticket() { release(); }
@@ -49,9 +58,11 @@ class CallLimits {
     void release() {
       if (limits_) limits_->release(key_);
       limits_ = nullptr;
+      also_.reset();
     }
     CallLimits* limits_ = nullptr;
     std::string key_;
+    std::unique_ptr<Ticket> also_;
   };
 
   CallLimits(CallLimitPolicy policy, const base::Clock& clock) : policy_(policy), clock_(clock) {}

@@ -377,6 +377,10 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                .max_per_minute = config.auth.calls_per_minute_per_user,
                .max_tracked = 10000},
               clock),
+      source_limits_({.max_concurrent = config.auth.max_calls_per_source,
+                      .max_per_minute = config.auth.calls_per_minute_per_source,
+                      .max_tracked = 10000},
+                     clock),
       sdp_session_id_(g_get_real_time() / 1000000) {
   const auto& lc = config.lines;
   for (std::size_t i = 0; i < lc.ports.size(); ++i) {
@@ -443,7 +447,8 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   if (!admitted) return;
   const std::string& user = *admitted;
   // Authenticated users (callers from outside the trusted ranges) are held to
-  // the per-user call limits; the ticket travels with the call.
+  // the per-user call limits, and every caller to its source address's; the
+  // ticket (both slots) travels with the call.
   CallLimits::Ticket ticket;
   if (!user.empty()) {
     auto slot = limits_.admit("user:" + user);
@@ -455,6 +460,14 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
     }
     ticket = std::move(*slot);
   }
+  auto source_slot = source_limits_.admit("source:" + info.source_address);
+  if (!source_slot) {
+    log::warn(Sub::call, "event=call_limited user={} source={} reason=\"{}\"", user, info.source_address,
+              source_slot.error().message());
+    session->reject(503);
+    return;
+  }
+  ticket.also(std::move(*source_slot));
   const std::string uri = info.request_uri.empty() ? "sip:" + info.request_user + "@invalid" : info.request_uri;
   auto called = route::called_from_request_uri(uri);
   // A [[user]]'s name (sip:alice@gateway) reaches the contacts it registered.

@@ -102,7 +102,8 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   drivers::LineDriver& driver_;
   media::MediaEngine& media_;
   route::Router& router_;
-  CallLimits limits_;                  // before the calls: their tickets release into it
+  CallLimits limits_;                  // per user; before the calls: their tickets release into it
+  CallLimits source_limits_;           // per source address, every SIP caller
   sip::SipStack* sip_ = nullptr;
   registrar::Registrar* registrar_ = nullptr;
   std::vector<route::Cidr> trusted_;   // auth.trusted

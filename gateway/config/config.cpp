@@ -653,7 +653,8 @@ class Loader {
     if (t != nullptr) {
       if (auto k = check_keys(*t, "auth", {"realm", "algorithms", "nonce_lifetime_s", "trusted", "ban_after_failures",
                                            "ban_window_s", "ban_duration_s", "max_calls_per_user",
-                                           "calls_per_minute_per_user", "trusted_permissions"});
+                                           "calls_per_minute_per_user", "trusted_permissions", "max_calls_per_source",
+                                           "calls_per_minute_per_source"});
           !k)
         return k;
       if (auto k = get_int(t, "auth", "ban_after_failures", 0, 1000, a.ban_after_failures); !k) return k;
@@ -661,6 +662,9 @@ class Loader {
       if (auto k = get_int(t, "auth", "ban_duration_s", 1, 604800, a.ban_duration_s); !k) return k;
       if (auto k = get_int(t, "auth", "max_calls_per_user", 0, 1000, a.max_calls_per_user); !k) return k;
       if (auto k = get_int(t, "auth", "calls_per_minute_per_user", 0, 100000, a.calls_per_minute_per_user); !k) return k;
+      if (auto k = get_int(t, "auth", "max_calls_per_source", 0, 100000, a.max_calls_per_source); !k) return k;
+      if (auto k = get_int(t, "auth", "calls_per_minute_per_source", 0, 1000000, a.calls_per_minute_per_source); !k)
+        return k;
       bool listed = false;
       std::vector<std::pair<std::string, const toml::node*>> ranges;
       if (auto k = get_strings(t, "auth", "trusted", listed, ranges, true); !k) return k;

@@ -137,6 +137,8 @@ struct AuthConfig {
   int ban_duration_s = 600;          // ... ban it (403 to everything) this long
   int max_calls_per_user = 4;        // an authenticated user's calls at once (0 = no limit)
   int calls_per_minute_per_user = 10;  // and new calls in any minute (0 = no limit)
+  int max_calls_per_source = 16;     // SIP calls from one address at once, trusted or not (0 = no limit)
+  int calls_per_minute_per_source = 60;  // and new calls from it in any minute (0 = no limit)
   route::Permissions trusted_permissions;  // toll classes callers from `trusted` may dial (default none)
 };
 

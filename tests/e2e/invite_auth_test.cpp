@@ -31,6 +31,7 @@
 
 #include "harness/gateway_under_test.hpp"
 #include "harness/process.hpp"
+#include "harness/sip_udp.hpp"
 #include "harness/sipp.hpp"
 #include "harness/tools.hpp"
 
@@ -340,6 +341,23 @@ TEST_F(InviteAuthTest, FloodOfUnauthenticatedInvitesGets401sWhileAnAuthenticated
   EXPECT_TRUE(bans.value("ok", false)) << bans.dump();
   ASSERT_TRUE(bans.contains("bans")) << bans.dump();
   EXPECT_TRUE(bans["bans"].empty()) << bans.dump();
+}
+
+// Per-source limits hold for trusted addresses too: with one call allowed per
+// source, a second INVITE from 127.0.0.1 while the first call is up gets 503
+// and rings nothing.
+TEST_F(InviteAuthTest, TrustedSourceBeyondItsConcurrentLimitGets503) {
+  GatewayOptions o;
+  o.phones = {{"fxs1", "201", 300}, {"fxs2", "202", 300}};
+  o.extra_toml = "\n[auth]\nmax_calls_per_source = 1\n";
+  ASSERT_TRUE(start_gateway(o));
+  const std::string first = invite_final_response(gw.sip_port(), "201", 5s);
+  ASSERT_EQ(first.rfind("SIP/2.0 200", 0), 0u) << first;
+  const std::string second = invite_final_response(gw.sip_port(), "202", 5s);
+  EXPECT_EQ(second.rfind("SIP/2.0 503", 0), 0u) << second;
+  EXPECT_EQ(gw.line(2).value("state", ""), "idle") << gw.describe();
+  EXPECT_NE(gw.process().log_text().find("event=call_limited user= source=127.0.0.1"), std::string::npos)
+      << gw.process().log_tail();
 }
 
 // 5. Regression guard: with the default trusted addresses, a plain INVITE

@@ -67,3 +67,29 @@ TEST(CallLimits, TableStaysBoundedButKeepsKeysWithCalls) {
 
 }  // namespace
 }  // namespace sipline::gateway::call
+
+namespace sipline::gateway::call {
+namespace {
+
+TEST(CallLimitsTicket, CarriesASecondSlotAndReleasesBoth) {
+  base::ManualClock clock;
+  CallLimits users({.max_concurrent = 1, .max_per_minute = 0, .max_tracked = 100}, clock);
+  CallLimits sources({.max_concurrent = 1, .max_per_minute = 0, .max_tracked = 100}, clock);
+  {
+    auto user = users.admit("user:alice");
+    auto source = sources.admit("source:192.0.2.7");
+    ASSERT_TRUE(user && source);
+    CallLimits::Ticket ticket = std::move(*user);
+    ticket.also(std::move(*source));
+    CallLimits::Ticket moved = std::move(ticket);  // travels with the call
+    EXPECT_EQ(users.active("user:alice"), 1);
+    EXPECT_EQ(sources.active("source:192.0.2.7"), 1);
+    EXPECT_FALSE(sources.admit("source:192.0.2.7")) << "the source's one slot is taken";
+  }
+  EXPECT_EQ(users.active("user:alice"), 0);
+  EXPECT_EQ(sources.active("source:192.0.2.7"), 0);
+  EXPECT_TRUE(sources.admit("source:192.0.2.7"));
+}
+
+}  // namespace
+}  // namespace sipline::gateway::call

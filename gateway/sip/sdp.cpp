@@ -491,16 +491,19 @@ base::Result<void> answered_crypto(const SdpMedia& ours, const SdpMedia& theirs,
     return {};  // best-effort SRTP declined: plain RTP
   }
   const SdpCrypto& c = theirs.crypto.front();
-  auto offered = std::find_if(ours.crypto.begin(), ours.crypto.end(), [&](const SdpCrypto& o) { return o.tag == c.tag; });
   auto suite = media::srtp_suite_from_name(c.suite);
-  if (offered == ours.crypto.end() || !suite || offered->suite != c.suite) {
+  const std::size_t length = suite ? media::srtp_key_length(*suite) : 0;
+  // The offered line with this tag and suite (and a key we can read back).
+  std::optional<std::string> local_key;
+  for (const SdpCrypto& o : ours.crypto) {
+    if (o.tag == c.tag && o.suite == c.suite && suite && (local_key = inline_key(o.key_params, length))) break;
+  }
+  if (!local_key) {
     return fail(SdpError::no_common_crypto, "answer's a=crypto:" + std::to_string(c.tag) + " " + c.suite +
                                                 " is not one we offered");
   }
-  const std::size_t length = media::srtp_key_length(*suite);
-  auto local_key = inline_key(offered->key_params, length);
   auto remote_key = inline_key(c.key_params, length);
-  if (!local_key || !remote_key || !usable_session_params(c.session_params)) {
+  if (!remote_key || !usable_session_params(c.session_params)) {
     return fail(SdpError::no_common_crypto, "answer's a=crypto key is unusable (length, MKI or session parameters)");
   }
   stream.srtp = media::SrtpKeys{*suite, *local_key, *remote_key};

@@ -2,13 +2,16 @@
 // Checks, besides memory safety:
 //  - print_sdp(parse_sdp(x)) parses again to the same description;
 //  - when answer_offer accepts x as an offer, its answer is printable,
-//    parses again, and accept_answer takes it.
+//    parses again, and accept_answer takes it: once without SRTP and once
+//    with SRTP optional (the answer's a=crypto, when there is one, names an
+//    offered tag and suite, and the keys agreed are the right length).
 // Build (clang): clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
 //   -I gateway -I base/include -I dsp/include -I drivers/include
 //   tests/fuzz/sdp_fuzz.cpp gateway/sip/sdp.cpp
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "sip/sdp.hpp"
@@ -60,10 +63,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   local.address = "127.0.0.1";
   local.port = 16384;
   local.codecs = {sipline::gateway::media::AudioCodec::pcma, sipline::gateway::media::AudioCodec::pcmu};
-  auto answered = answer_offer(*sdp, local);
-  if (!answered) return 0;
-  auto answer = parse_sdp(print_sdp(answered->answer));
-  if (!answer || answer->media.size() != sdp->media.size()) std::abort();
-  if (!accept_answer(*sdp, *answer)) std::abort();
+  for (const bool srtp : {false, true}) {
+    if (srtp) {
+      using sipline::gateway::media::SrtpSuite;
+      local.srtp = sipline::gateway::media::SrtpPolicy::optional;
+      local.keys = {{SrtpSuite::aes_cm_128_hmac_sha1_80, std::string(30, 'k')},
+                    {SrtpSuite::aead_aes_128_gcm, std::string(28, 'g')}};
+    }
+    auto answered = answer_offer(*sdp, local);
+    if (!answered) continue;
+    auto answer = parse_sdp(print_sdp(answered->answer));
+    if (!answer || answer->media.size() != sdp->media.size()) std::abort();
+    auto accepted = accept_answer(*sdp, *answer);
+    if (!accepted) std::abort();
+    const auto& keys = answered->negotiated.stream.srtp;
+    if (keys && (keys->local_key.size() != sipline::gateway::media::srtp_key_length(keys->suite) ||
+                 keys->remote_key.size() != keys->local_key.size() || !accepted->stream.srtp ||
+                 accepted->stream.srtp->suite != keys->suite)) {
+      std::abort();
+    }
+  }
   return 0;
 }

@@ -423,15 +423,18 @@ std::optional<std::string> Switchboard::authorise(const std::shared_ptr<sip::Sip
     session->reject(403);
     return std::nullopt;
   }
-  auto who = info.authorizations.empty()
+  // Credentials in another scheme than Digest are ignored (RFC 4475 §3.3.7):
+  // the caller gets a Digest challenge, not a 400, and has failed nothing.
+  const std::vector<std::string> credentials = registrar::digest_authorizations(info.authorizations);
+  auto who = credentials.empty()
                  ? base::Result<std::string>(base::fail(auth::DigestError::malformed, "no credentials"))
-                 : registrar_->authenticate("INVITE", info.authorizations, info.source_address);
+                 : registrar_->authenticate("INVITE", credentials, info.source_address);
   if (!who) {
     log::info(Sub::sip, "event=invite_auth_failed source={} reason=\"{}\"", info.source_address,
               who.error().message());
     if (registrar_->banned(info.source_address)) {
       session->reject(403);  // this failure was one too many
-    } else if (!info.authorizations.empty() && who.error().is(auth::DigestError::malformed)) {
+    } else if (!credentials.empty() && who.error().is(auth::DigestError::malformed)) {
       session->reject(400);
     } else {
       session->challenge(registrar_->challenges(who.error().is(auth::DigestError::stale_nonce)));

@@ -1,6 +1,8 @@
 #include "registrar/registrar.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "sipline/base/log.hpp"
 
@@ -17,6 +19,21 @@ sip::RegisterReply reply(int status, std::int64_t min_expires = 0) {
   return r;
 }
 }  // namespace
+
+std::vector<std::string> digest_authorizations(const std::vector<std::string>& authorizations) {
+  std::vector<std::string> digest;
+  for (const auto& value : authorizations) {
+    const auto start = value.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    const auto end = value.find_first_of(" \t", start);
+    const std::string_view scheme = std::string_view(value).substr(start, end == std::string::npos ? end : end - start);
+    const bool is_digest = scheme.size() == 6 && std::equal(scheme.begin(), scheme.end(), "digest", [](char a, char b) {
+                             return std::tolower(static_cast<unsigned char>(a)) == b;
+                           });
+    if (is_digest) digest.push_back(value);
+  }
+  return digest;
+}
 
 base::Result<std::unique_ptr<Registrar>> Registrar::create(RegistrarOptions options, const base::Clock& clock,
                                                            const WallClock& wall_clock) {
@@ -93,8 +110,9 @@ base::Result<std::string> Registrar::authenticate(std::string_view method,
 
 sip::RegisterReply Registrar::on_register(const sip::RegisterInfo& info) {
   if (bans_.banned(info.source_ip)) return reply(403);
-  if (info.authorizations.empty()) return challenge(false);
-  auto user = authenticate("REGISTER", info.authorizations, info.source_ip);
+  const std::vector<std::string> credentials = digest_authorizations(info.authorizations);
+  if (credentials.empty()) return challenge(false);
+  auto user = authenticate("REGISTER", credentials, info.source_ip);
   if (!user) {
     const auto& e = user.error();
     log::info(Sub::sip, "event=register_auth_failed user={} source={} reason=\"{}\"", info.aor_user,

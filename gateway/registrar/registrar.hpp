@@ -7,8 +7,9 @@
 //
 // Answers: 401 with fresh challenges for missing, wrong or unknown-user
 // credentials alike (a scanner cannot tell which users exist), with
-// stale=true for a right answer to an expired nonce; 400 for a malformed
-// Authorization header or request; 403 when the authenticated user is not
+// stale=true for a right answer to an expired nonce (credentials in another
+// scheme than Digest are ignored, so they get the 401 too); 400 for a
+// malformed Digest Authorization header or request; 403 when the authenticated user is not
 // the To user or has too many contacts; 423 with Min-Expires; 500 for a
 // storage error or an out-of-order CSeq; 200 with the user's current contacts
 // (each with its remaining expires and q). A source that keeps failing
@@ -42,6 +43,12 @@ struct RegistrarOptions {
   std::vector<UserCredentials> users;
   auth::BanPolicy ban;
 };
+
+// The Authorization / Proxy-Authorization values whose scheme is Digest.
+// Credentials in a scheme the registrar does not know are ignored, as if the
+// request had none, so the answer is a fresh 401 with a Digest challenge
+// (RFC 4475 §3.3.7), not a 400, and they count as no failed guess.
+std::vector<std::string> digest_authorizations(const std::vector<std::string>& authorizations);
 
 class Registrar final : public sip::RegisterHandler {
  public:

@@ -343,6 +343,29 @@ TEST_F(InviteAuthTest, FloodOfUnauthenticatedInvitesGets401sWhileAnAuthenticated
   EXPECT_TRUE(bans["bans"].empty()) << bans.dump();
 }
 
+// Credentials in a scheme other than Digest (RFC 4475 §3.3.7) are ignored:
+// the INVITE gets a Digest challenge (401), not a 400, and counts as no failure.
+TEST_F(InviteAuthTest, CredentialsInAnUnknownSchemeGetAChallenge) {
+  ASSERT_TRUE(start_gateway(untrusted_options()));
+  SipUdpPeer peer;
+  ASSERT_TRUE(peer.ok());
+  InviteSpec spec;
+  spec.user = "201";
+  spec.remote_port = gw.sip_port();
+  spec.local_port = peer.port();
+  spec.body = pcmu_offer(peer.port() + 2);
+  spec.extra_headers = "Authorization: NoOneKnowsThisScheme opaque-data=here\r\n";
+  ASSERT_TRUE(peer.send_to(gw.sip_port(), make_invite(spec)));
+  const auto response = peer.receive_final(spec.call_id, 5s);
+  ASSERT_TRUE(response.has_value());
+  peer.send_to(gw.sip_port(), make_ack(spec, *response));
+  EXPECT_EQ(response->rfind("SIP/2.0 401", 0), 0u) << *response;
+  EXPECT_TRUE(one_md5_challenge(*response)) << *response;
+  const Json bans = gw.request({{"cmd", "bans"}});
+  ASSERT_TRUE(bans.contains("bans")) << bans.dump();
+  EXPECT_TRUE(bans["bans"].empty()) << bans.dump();
+}
+
 // Per-source limits hold for trusted addresses too: with one call allowed per
 // source, a second INVITE from 127.0.0.1 while the first call is up gets 503
 // and rings nothing.

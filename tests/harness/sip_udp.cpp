@@ -9,17 +9,21 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 
 namespace sipline::test {
 
-SipUdpPeer::SipUdpPeer() {
+SipUdpPeer::SipUdpPeer() : SipUdpPeer(0) {}
+
+SipUdpPeer::SipUdpPeer(std::uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
   socklen_t len = sizeof addr;
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
@@ -67,6 +71,64 @@ std::optional<std::string> SipUdpPeer::receive_final(const std::string& call_id,
     if (!msg) return std::nullopt;
     const int status = sip_status(*msg);
     if (status >= 200 && sip_header(*msg, "Call-ID") == call_id) return msg;
+  }
+}
+
+SipTcpPeer::SipTcpPeer(std::uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+SipTcpPeer::~SipTcpPeer() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool SipTcpPeer::send(const std::string& message) {
+  std::size_t sent = 0;
+  while (sent < message.size()) {
+    const ssize_t n = ::send(fd_, message.data() + sent, message.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::optional<std::string> SipTcpPeer::receive(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    // A whole message: the head, then Content-Length (or "l") bytes of body.
+    const auto head_end = buffer_.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const std::string head = buffer_.substr(0, head_end + 2);
+      std::string length = sip_header(head + "\r\n", "Content-Length");
+      if (length.empty()) length = sip_header(head + "\r\n", "l");
+      const std::size_t body = length.empty() ? 0 : std::strtoul(length.c_str(), nullptr, 10);
+      if (buffer_.size() >= head_end + 4 + body) {
+        std::string message = buffer_.substr(0, head_end + 4 + body);
+        buffer_.erase(0, head_end + 4 + body);
+        return message;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (fd_ < 0 || left.count() <= 0) return std::nullopt;
+    pollfd pfd{fd_, POLLIN, 0};
+    const int r = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;  // closed
+    buffer_.append(buf, static_cast<std::size_t>(n));
   }
 }
 
@@ -129,7 +191,8 @@ std::string make_invite(const InviteSpec& s) {
   m << common_headers(s, "INVITE") << "To: <sip:" << s.user << "@127.0.0.1:" << s.remote_port << ">\r\n"
     << "Call-ID: " << s.call_id << "\r\n"
     << "CSeq: 1 INVITE\r\n"
-    << "Contact: <sip:test@127.0.0.1:" << s.local_port << ">\r\n";
+    << "Contact: <sip:test@127.0.0.1:" << s.local_port << ">\r\n"
+    << s.extra_headers;
   if (!s.body.empty()) m << "Content-Type: " << s.content_type << "\r\n";
   m << "Content-Length: " << (s.content_length >= 0 ? s.content_length : static_cast<long>(s.body.size()))
     << "\r\n\r\n"

@@ -13,6 +13,9 @@ namespace sipline::test {
 class SipUdpPeer {
  public:
   SipUdpPeer();  // binds 127.0.0.1, ephemeral port
+  // Binds 127.0.0.1:`port` (0 = ephemeral); for a peer that must receive on a
+  // fixed port, e.g. 5060 where responses go by a Via without a port.
+  explicit SipUdpPeer(std::uint16_t port);
   ~SipUdpPeer();
   SipUdpPeer(const SipUdpPeer&) = delete;
   SipUdpPeer& operator=(const SipUdpPeer&) = delete;
@@ -29,6 +32,27 @@ class SipUdpPeer {
  private:
   int fd_ = -1;
   std::uint16_t port_ = 0;
+};
+
+// One SIP-over-TCP connection from 127.0.0.1 to 127.0.0.1:port (RFC 3261
+// §18.3: messages framed by Content-Length), for messages whose Via names
+// TCP; responses come back on the same connection.
+class SipTcpPeer {
+ public:
+  explicit SipTcpPeer(std::uint16_t port);  // connects
+  ~SipTcpPeer();
+  SipTcpPeer(const SipTcpPeer&) = delete;
+  SipTcpPeer& operator=(const SipTcpPeer&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  bool send(const std::string& message);
+  // The next whole message on the stream, or nullopt after `timeout` or when
+  // the far end closed the connection.
+  std::optional<std::string> receive(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
 };
 
 // "SIP/2.0 486 Busy Here" -> 486; 0 for a request or garbage.
@@ -49,6 +73,7 @@ struct InviteSpec {
   std::string content_type = "application/sdp";
   std::string body;                     // "" = no body
   long content_length = -1;             // -1 = the body's real length
+  std::string extra_headers;            // more header lines, each ending in CRLF
 };
 std::string make_invite(const InviteSpec& spec);
 // The ACK for a non-2xx final response to that INVITE (same branch, To tag from the response).

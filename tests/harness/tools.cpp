@@ -35,15 +35,19 @@ namespace {
 void skip_test(const std::string& why) { GTEST_SKIP() << why; }
 }  // namespace
 
-bool require_tool(const std::string& name) {
-  if (!find_tool(name).empty()) return true;
+bool missing_prerequisite(const std::string& why, const std::string& ci_hint) {
   if (running_in_ci()) {
-    ADD_FAILURE() << "required tool '" << name << "' is not installed (CI=true: a missing tool is a failure; "
-                  << "scripts/setup.sh installs it)";
+    ADD_FAILURE() << why << " (CI=true: a missing prerequisite is a failure; " << ci_hint << ")";
   } else {
-    skip_test("tool '" + name + "' is not installed (run scripts/setup.sh)");
+    skip_test(why);
   }
   return false;
+}
+
+bool require_tool(const std::string& name) {
+  if (!find_tool(name).empty()) return true;
+  return missing_prerequisite("tool '" + name + "' is not installed (run scripts/setup.sh)",
+                              "scripts/setup.sh installs it");
 }
 
 ToolRun run_tool(const std::vector<std::string>& argv, const std::string& log_path,

@@ -15,6 +15,10 @@ std::string find_tool(const std::string& name);
 // either way it returns false and the caller returns:
 //   if (!require_tool("sipp")) return;
 bool require_tool(const std::string& name);
+// The rule behind require_tool for any prerequisite (a tool, root, a kernel
+// feature): records a failure under CI (with `ci_hint` on how CI gets it),
+// marks the test skipped elsewhere; returns false either way.
+bool missing_prerequisite(const std::string& why, const std::string& ci_hint);
 
 // A finished short-lived tool run (sox, multimon-ng): its stdout+stderr and how it ended.
 struct ToolRun {

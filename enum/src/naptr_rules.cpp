@@ -5,6 +5,8 @@
 #include <cctype>
 #include <memory>
 #include <numeric>
+#include <string_view>
+#include <vector>
 
 #include "regex.hpp"
 
@@ -20,6 +22,118 @@ std::string lowercase(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = lower(c);
   return out;
+}
+
+// Where a bracket expression that opens at ere[open] ('[') closes: the index
+// of its ']', or ere.size() when it does not.
+std::size_t bracket_end(std::string_view ere, std::size_t open) {
+  std::size_t j = open + 1;
+  if (j < ere.size() && ere[j] == '^') ++j;
+  if (j < ere.size() && ere[j] == ']') ++j;  // a leading ']' is a member
+  while (j < ere.size() && ere[j] != ']') {
+    if (ere[j] == '[' && j + 1 < ere.size() && (ere[j + 1] == ':' || ere[j + 1] == '.' || ere[j + 1] == '=')) {
+      const char close[] = {ere[j + 1], ']'};
+      const std::size_t end = ere.find(std::string_view(close, 2), j + 2);
+      if (end == std::string_view::npos) return ere.size();
+      j = end + 2;
+    } else {
+      ++j;
+    }
+  }
+  return j;
+}
+
+// The cost of compiling an ERE with glibc's regcomp, as an upper estimate of
+// the nodes it builds; kCap for what we refuse whatever its size. regcomp
+// copies the operand of a repetition once per mandatory or bounded repeat
+// ("x+" is "x x*", "x{2,4}" is "x x x? x?"), so nested repetitions multiply
+// ("((a{32}){32}){32}" is 32^3 copies), and its epsilon closures take
+// exponential time on repeated operands that match the empty string
+// ("()+++"; fuzz_naptr). Refused outright: a repetition right after another
+// ("a++", undefined in POSIX anyway) and a repetition of an operand that can
+// match the empty string ("(a*)+", "()+", "(^)*"). Saturates at kCap.
+constexpr std::size_t kCap = std::size_t{1} << 40;
+
+std::size_t regcomp_cost(std::string_view ere) {
+  const auto add = [](std::size_t a, std::size_t b) { return std::min(a + b, kCap); };
+  const auto mul = [](std::size_t a, std::size_t b) { return a > kCap / b ? kCap : a * b; };  // b >= 1
+  struct Group {
+    std::size_t total = 0;        // the group's items before `last`
+    std::size_t last = 0;         // the item a repetition would apply to (0: none yet)
+    bool last_nullable = false;   // `last` can match the empty string
+    bool alt_nullable = true;     // the current alternative so far can
+    bool group_nullable = false;  // some earlier alternative can
+  };
+  std::vector<Group> groups(1);
+  bool after_repetition = false;
+  for (std::size_t i = 0; i < ere.size(); ++i) {
+    const char c = ere[i];
+    std::size_t factor = 0;  // 0: c is no repetition
+    bool may_skip = false;   // the repetition allows zero repeats
+    if (c == '*' || c == '?') {
+      factor = 1;
+      may_skip = true;
+    } else if (c == '+') {
+      factor = 2;
+    } else if (c == '{') {
+      std::size_t low = 0, high = 0;
+      bool comma = false, digits = false;
+      std::size_t j = i + 1;
+      for (; j < ere.size(); ++j) {
+        const char d = ere[j];
+        if (d == ',' && !comma) {
+          comma = true;
+        } else if (d >= '0' && d <= '9') {
+          std::size_t& v = comma ? high : low;
+          v = std::min<std::size_t>(v * 10 + static_cast<std::size_t>(d - '0'), 100000);
+          digits = true;
+        } else {
+          break;
+        }
+      }
+      if (digits && j < ere.size() && ere[j] == '}') {
+        factor = std::max(low, high) + 1;
+        may_skip = low == 0;
+        i = j;
+      }
+    }
+    Group& g = groups.back();
+    if (factor != 0) {
+      if (after_repetition || (g.last != 0 && g.last_nullable)) return kCap;
+      g.last = mul(std::max<std::size_t>(g.last, 1), factor);
+      g.last_nullable = g.last_nullable || may_skip;
+      after_repetition = true;
+      continue;
+    }
+    after_repetition = false;
+    g.total = add(g.total, g.last);
+    if (g.last != 0) g.alt_nullable = g.alt_nullable && g.last_nullable;
+    g.last = 1;
+    g.last_nullable = false;
+    if (c == '\\') {
+      ++i;  // an escaped character: one item
+    } else if (c == '[') {
+      i = bracket_end(ere, i);
+    } else if (c == '^' || c == '$') {
+      g.last_nullable = true;  // anchors match no character
+    } else if (c == '|') {
+      g.group_nullable = g.group_nullable || g.alt_nullable;
+      g.alt_nullable = true;
+      g.last = 0;
+    } else if (c == '(') {
+      g.last = 0;
+      groups.emplace_back();
+    } else if (c == ')' && groups.size() > 1) {
+      const std::size_t inner = add(g.total, 1);
+      const bool nullable = g.group_nullable || g.alt_nullable;
+      groups.pop_back();
+      groups.back().last = inner;
+      groups.back().last_nullable = nullable;
+    }
+  }
+  std::size_t nodes = 0;
+  for (const Group& g : groups) nodes = add(nodes, add(g.total, g.last));
+  return nodes;
 }
 
 struct ParsedRegexp {
@@ -102,6 +216,10 @@ base::Result<ParsedRegexp> split_regexp(std::string_view field) {
         }
       }
     }
+  }
+  if (regcomp_cost(out.ere) > kMaxRegexNodes) {
+    return base::fail(EnumError::bad_regexp,
+                      "NAPTR regexp repeats too much (stacked, nested or of what can be empty)");
   }
   return out;
 }

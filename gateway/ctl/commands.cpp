@@ -1,5 +1,6 @@
 #include "ctl/commands.hpp"
 
+#include "ctl/request_params.hpp"
 #include "sipline/base/log.hpp"
 #include "version.hpp"
 
@@ -50,12 +51,13 @@ json phone_command(CommandContext& ctx, const json& request) {
   if (action == "dial") return result_json(sim.dial(i, request.value("digits", "")));
   if (action == "play") return result_json(sim.play_file(i, request.value("file", ""), request.value("loop", false)));
   if (action == "tone")
-    return result_json(sim.play_tone(i, request.value("hz", 0), request.value("hz2", 0), request.value("level_dbfs", -10.0)));
+    return result_json(
+        sim.play_tone(i, int_param(request, "hz", 0), int_param(request, "hz2", 0), request.value("level_dbfs", -10.0)));
   if (action == "stop") return result_json(sim.stop_playing(i));
   if (action == "record") return result_json(sim.start_recording(i, request.value("file", "")));
   if (action == "stoprecord") return result_json(sim.stop_recording(i));
   if (action == "listen") return result_json(sim.listen(i, request.value("hz", 0.0)));
-  if (action == "autoanswer") return result_json(sim.set_auto_answer(i, request.value("ms", -1)));
+  if (action == "autoanswer") return result_json(sim.set_auto_answer(i, int_param(request, "ms", -1)));
   if (action == "status") {
     auto st = sim.status(i);
     if (!st) return fail(st.error().message());

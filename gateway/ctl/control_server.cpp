@@ -26,7 +26,37 @@ namespace {
 constexpr std::size_t kMaxRequest = 64 * 1024;
 constexpr std::size_t kMaxClients = 32;
 constexpr std::size_t kMaxPendingOutput = 1024 * 1024;
+
+std::string answer(const std::string& line, const RequestHandler& handler) {
+  nlohmann::json response;
+  auto request = nlohmann::json::parse(line, nullptr, false);
+  if (request.is_discarded() || !request.is_object()) {
+    response = {{"ok", false}, {"error", "request is not a JSON object"}};
+  } else {
+    try {
+      response = handler(request);
+    } catch (const std::exception& e) {
+      // nlohmann::json throws on type mismatches in a request: a bad request, not a crash.
+      response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
+    }
+  }
+  // Answers carry strings from outside (a REGISTER's User-Agent, a caller's
+  // From): dump() would throw on bytes that are not UTF-8.
+  return response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 }  // namespace
+
+std::string answer_requests(std::string& in, const RequestHandler& handler) {
+  std::string out;
+  std::size_t start = 0;
+  std::size_t nl;
+  while ((nl = in.find('\n', start)) != std::string::npos) {
+    out += answer(in.substr(start, nl - start), handler);
+    start = nl + 1;
+  }
+  in.erase(0, start);
+  return out;
+}
 
 struct ControlServer::Impl {
   struct Client {
@@ -88,12 +118,7 @@ struct ControlServer::Impl {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return G_SOURCE_CONTINUE;
     if (n <= 0) return self->drop(fd, &Client::read_source);
     c.in.append(buf, static_cast<std::size_t>(n));
-    std::size_t nl;
-    while ((nl = c.in.find('\n')) != std::string::npos) {
-      const std::string line = c.in.substr(0, nl);
-      c.in.erase(0, nl + 1);
-      c.out += self->answer(line);
-    }
+    c.out += answer_requests(c.in, self->handler);
     // A client that sends endless requests without newlines, or never reads
     // its answers, is dropped rather than allowed to grow our buffers.
     if (c.in.size() > kMaxRequest || c.out.size() > kMaxPendingOutput) return self->drop(fd, &Client::read_source);
@@ -133,22 +158,6 @@ struct ControlServer::Impl {
       }
     }
     return true;
-  }
-
-  std::string answer(const std::string& line) {
-    nlohmann::json response;
-    auto request = nlohmann::json::parse(line, nullptr, false);
-    if (request.is_discarded() || !request.is_object()) {
-      response = {{"ok", false}, {"error", "request is not a JSON object"}};
-    } else {
-      try {
-        response = handler(request);
-      } catch (const std::exception& e) {
-        // nlohmann::json throws on type mismatches in a request: a bad request, not a crash.
-        response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
-      }
-    }
-    return response.dump() + "\n";
   }
 };
 

@@ -22,6 +22,15 @@ enum class CtlError { socket };
 
 using RequestHandler = std::function<nlohmann::json(const nlohmann::json& request)>;
 
+// The server's request path without the socket (pure; also the fuzz entry,
+// tests/fuzz/control_command_fuzz.cpp). Takes every complete line (up to
+// '\n') from the front of `in`, answers each and returns the answers, one
+// line each; what follows the last newline stays in `in`. A line that is not
+// a JSON object, or whose handler throws, is answered {"ok":false,"error":..}.
+// Strings in an answer that are not UTF-8 (a SIP peer's User-Agent, say) are
+// sent with U+FFFD in place of the bad bytes. Never throws.
+std::string answer_requests(std::string& in, const RequestHandler& handler);
+
 class ControlServer {
  public:
   static base::Result<std::unique_ptr<ControlServer>> create(const std::string& path, RequestHandler handler);

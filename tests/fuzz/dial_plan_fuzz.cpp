@@ -5,7 +5,8 @@
 // "sip:$digits@127.0.0.1"). Every prefix of each dialed string is matched,
 // the way the digit collector asks after each digit.
 // Checks, besides memory safety:
-//  - ambiguous/complete name a valid rule and a target with $digits replaced;
+//  - ambiguous/complete name a valid rule and a target with $digits replaced
+//    ($e164 left empty);
 //  - `none` is final: no longer string matches (adding a dialable character
 //    gives `none` again);
 //  - `complete` is final: no dialable character extends it to any match;
@@ -26,12 +27,16 @@ using namespace sipline::gateway::route;
 
 constexpr std::string_view kDialable = "0123456789*#+";
 
+// DialMatch::target as match() fills it: $digits is the number as dialed;
+// $e164 is empty there (the router fills it once ENUM has normalised it).
 std::string substitute(std::string_view target, std::string_view digits) {
   std::string out;
   for (std::size_t i = 0; i < target.size();) {
     if (target.substr(i, 7) == "$digits") {
       out.append(digits);
       i += 7;
+    } else if (target.substr(i, 5) == "$e164") {
+      i += 5;
     } else {
       out.push_back(target[i++]);
     }

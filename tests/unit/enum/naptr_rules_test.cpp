@@ -131,6 +131,15 @@ TEST(NaptrRules, BadRegexpsAreRejected) {
       "!^(.)\\1$!sip:a@b!",          // back reference in the ERE
       "!^.{1000}$!sip:a@b!",         // huge bound
       "!^.*$!sip:a\x01@b!",          // control character
+      "!^\\+1(5+++++++++++++++++++++++++)$!sip:a@b!",  // each '+' doubles regcomp's tree (fuzz_naptr: 2 GB)
+      "!^((((.{32}){32}){32}){32})$!sip:a@b!",           // nested bounds multiply: 32^4 copies
+      "!^\\+81()++++++++++3(.*)$!sip:a@b!",               // regcomp's epsilon closures: > 10 s (fuzz_naptr)
+      "!^(()+)+$!sip:a@b!",                              // repeated empty group
+      "!^(1*)+$!sip:a@b!",                               // repeated operand that can be empty
+      "!^(1|)*$!sip:a@b!",                               // an empty alternative
+      "!^(^)*1$!sip:a@b!",                               // an anchor matches no character
+      "!^1*?$!sip:a@b!",                                 // stacked repetitions
+      "!^1{2}{3}$!sip:a@b!",                             // stacked bounds
   };
   for (const char* re : bad) {
     auto r = apply_regexp("+4930123456", re);
@@ -142,6 +151,13 @@ TEST(NaptrRules, BadRegexpsAreRejected) {
   const RuleResult r = apply_naptr_rules(number("+4930123456"), records);
   EXPECT_EQ(uris(r), (std::vector<std::string>{"sip:good@example.com"}));
   EXPECT_TRUE(skipped_with(r, 0, EnumError::bad_regexp));
+}
+
+TEST(NaptrRules, OrdinaryRepetitionsAreAccepted) {
+  EXPECT_EQ(apply_regexp("+4930123456", "!^\\+49([0-9]{2})([0-9]{1,32})$!sip:\\2@\\1.example!"), "sip:123456@30.example");
+  EXPECT_EQ(apply_regexp("+4930123456", "!^\\+4(9+)(.+)?$!sip:\\2@x!"), "sip:30123456@x");
+  EXPECT_EQ(apply_regexp("+4930123456", "!^[+]*[[:digit:]]{2}(3[]0-9]+)$!sip:\\1@x!"), "sip:30123456@x");
+  EXPECT_EQ(apply_regexp("+12", "!^\\+((1{2,}|1)(2){1})$!sip:\\1@x!"), "sip:12@x");
 }
 
 TEST(NaptrRules, NonTerminalRecordGivesTheNextDomain) {

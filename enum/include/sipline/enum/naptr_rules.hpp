@@ -24,8 +24,12 @@
 //    used (RFC 3403 §4.1).
 // Limits: at most kMaxRecords records are looked at; a REGEXP longer than 255
 // octets, with control characters, with back references in the ERE, or with
-// a {} bound above kMaxRegexBound is refused (bad_regexp): glibc's matcher
-// is exponential with those. Rewrites longer than kMaxUriLength are refused.
+// a {} bound above kMaxRegexBound, with a repetition right after another
+// ("a++") or of what can match the empty string ("(a*)+", "()+"), or with
+// nested repetitions that glibc's regcomp would expand to more than
+// kMaxRegexNodes nodes (it copies the operand per repeat) is refused
+// (bad_regexp): glibc's matcher is exponential with the first ones, its
+// compiler with the others. Rewrites longer than kMaxUriLength are refused.
 //
 // Without a RegexCache these are pure functions: any thread (regcomp state is
 // local to each call). With one (regex_cache.hpp) each ERE is compiled once
@@ -51,6 +55,7 @@ inline constexpr std::size_t kMaxRegexpLength = 255;
 inline constexpr std::size_t kMaxAusLength = 64;
 inline constexpr std::size_t kMaxUriLength = 512;
 inline constexpr int kMaxRegexBound = 32;
+inline constexpr std::size_t kMaxRegexNodes = 4096;
 
 // A terminal result: call `uri`.
 struct Target {

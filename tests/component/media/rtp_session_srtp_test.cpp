@@ -15,6 +15,7 @@
 
 #include "media/rtp_packet.hpp"
 #include "media/rtp_session.hpp"
+#include "component/media/sine_frame.hpp"
 #include "media/srtp.hpp"
 #include "sipline/base/c_ptr.hpp"
 
@@ -46,14 +47,7 @@ SessionParams srtp_params_to(std::uint16_t port) {
   return *r;
 }
 
-base::AudioFrame sine_frame(double hz, int frame_index) {
-  base::AudioFrame f{};
-  for (std::size_t i = 0; i < f.size(); ++i) {
-    const double t = (frame_index * 160.0 + static_cast<double>(i)) / 8000.0;
-    f[i] = static_cast<std::int16_t>(8000 * std::sin(2 * std::numbers::pi * hz * t));
-  }
-  return f;
-}
+using test::sine_frame;
 
 struct NullListener final : RtpSessionListener {
   int first_packets = 0;

@@ -15,6 +15,7 @@
 
 #include "media/rtcp.hpp"
 #include "media/rtp_packet.hpp"
+#include "component/media/sine_frame.hpp"
 #include "sipline/base/c_ptr.hpp"
 
 namespace sipline::gateway::media {
@@ -108,14 +109,7 @@ struct RecordingListener final : RtpSessionListener {
   }
 };
 
-base::AudioFrame sine_frame(double hz, int frame_index) {
-  base::AudioFrame f{};
-  for (std::size_t i = 0; i < f.size(); ++i) {
-    const double t = (frame_index * 160.0 + static_cast<double>(i)) / 8000.0;
-    f[i] = static_cast<std::int16_t>(8000 * std::sin(2 * std::numbers::pi * hz * t));
-  }
-  return f;
-}
+using test::sine_frame;
 
 // Lets loopback datagrams land before the receiver drains.
 void settle() { std::this_thread::sleep_for(5ms); }

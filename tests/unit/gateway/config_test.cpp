@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
+
+#include <stdlib.h>
 
 #include <gtest/gtest.h>
 
@@ -559,10 +562,13 @@ TEST(ConfigAuth, RefusesBadUsersRangesAndAlgorithms) {
 
 // Two readable files for the certificate and key checks (only their
 // readability is checked at load).
+// Each test gets its own directory: CTest runs these tests in parallel.
 struct TlsFiles {
-  std::string dir = (std::filesystem::temp_directory_path() / "sipline_config_tls_test").string();
+  std::string dir;
   TlsFiles() {
-    std::filesystem::create_directories(dir);
+    std::string templ = (std::filesystem::temp_directory_path() / "sipline_config_tls_XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir = templ;
     std::ofstream(dir + "/cert.pem") << "-----BEGIN CERTIFICATE-----\n";
     std::ofstream(dir + "/key.pem") << "-----BEGIN PRIVATE KEY-----\n";
   }

@@ -152,8 +152,11 @@ int Daemon::run() {
   drivers::SimDriverConfig sim_config;
   std::vector<const dsp::ToneProfile*> profiles;
   for (const auto& port : lc.ports) {
-    sim_config.phones.push_back({.name = port.name, .auto_answer_ms = port.auto_answer_ms});
-    profiles.push_back(dsp::find_tone_profile(port.country));
+    sim_config.phones.push_back({.name = port.name,
+                                 .auto_answer_ms = port.auto_answer_ms,
+                                 .caller_id = port.phone_caller_id.value_or(dsp::CallerIdFormat::none),
+                                 .caller_id_auto = !port.phone_caller_id.has_value()});
+    profiles.push_back(lc.profile(port.country));
   }
   sim = std::make_unique<drivers::SimDriver>(sim_config);
 

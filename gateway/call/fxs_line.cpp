@@ -1,5 +1,7 @@
 #include "call/fxs_line.hpp"
 
+#include <algorithm>
+
 #include "sipline/base/log.hpp"
 
 namespace sipline::gateway::call {
@@ -7,6 +9,10 @@ namespace sipline::gateway::call {
 using base::Millis;
 using base::Sub;
 namespace log = base::log;
+
+// NTT: after the data, the phone hangs up within this time unless someone
+// has picked it up.
+constexpr int kPrimaryResponseGraceMs = 3000;
 
 std::string_view to_string(LineState state) {
   switch (state) {
@@ -27,7 +33,7 @@ FxsLine::FxsLine(FxsLineConfig config, base::Timers& timers, Io& io, Owner& owne
 FxsLine::~FxsLine() { cancel_timers(); }
 
 void FxsLine::cancel_timers() {
-  for (base::TimerId* t : {&digit_timer_, &no_answer_timer_, &ring_timer_}) {
+  for (base::TimerId* t : {&digit_timer_, &no_answer_timer_, &ring_timer_, &cid_timer_, &car_timer_}) {
     if (*t) timers_.cancel(*t);
     *t = 0;
   }
@@ -53,6 +59,17 @@ void FxsLine::on_off_hook() {
       });
       break;
     case LineState::ringing:
+      if (cid_ == CidPhase::car) {
+        // NTT: the phone's primary response to CAR; the data follows with
+        // the phone off hook, then it hangs up and the real ringing starts.
+        if (ring_timer_) timers_.cancel(ring_timer_);
+        if (car_timer_) timers_.cancel(car_timer_);
+        ring_timer_ = car_timer_ = 0;
+        io_.set_ring(config_.index, false);
+        cid_ = CidPhase::primary_response;
+        cid_after(cid_timing_.data_delay_ms, &FxsLine::primary_response_data);
+        return;
+      }
       stop_ringing();
       if (no_answer_timer_) timers_.cancel(no_answer_timer_);
       no_answer_timer_ = 0;
@@ -67,6 +84,13 @@ void FxsLine::on_off_hook() {
 void FxsLine::on_on_hook() {
   if (!off_hook_) return;
   off_hook_ = false;
+  if (state_ == LineState::ringing && cid_ == CidPhase::primary_response) {
+    // The NTT phone has taken the data (or given up): ring it for real.
+    io_.play_signal(config_.index, {});
+    cid_ = CidPhase::release;
+    cid_after(cid_timing_.ring_delay_ms, &FxsLine::cid_done);
+    return;
+  }
   const LineState was = state_;
   cancel_timers();
   io_.play_tone(config_.index, dsp::ToneKind::none);
@@ -127,10 +151,9 @@ void FxsLine::fail_dialing() {
   io_.play_tone(config_.index, dsp::ToneKind::congestion);
 }
 
-bool FxsLine::offer_incoming_call() {
+bool FxsLine::offer_incoming_call(const dsp::CallerId& caller) {
   if (!can_ring()) return false;
   enter(LineState::ringing);
-  start_ring_cadence();
   no_answer_timer_ = timers_.start(config_.no_answer_timeout, [this] {
     base::LogContext ctx({.call_id = {}, .line = config_.name});
     no_answer_timer_ = 0;
@@ -138,11 +161,154 @@ bool FxsLine::offer_incoming_call() {
     enter(LineState::idle);
     owner_.end_call(config_.index, true);
   });
+  start_caller_id(caller);
   return true;
 }
 
-void FxsLine::start_ring_cadence() {
-  ring_step_ = 0;
+dsp::CallerIdTiming FxsLine::caller_id_timing() const {
+  dsp::CallerIdTiming t = config_.profile->caller_id;
+  if (config_.caller_id_format) t.format = *config_.caller_id_format;
+  return t;
+}
+
+// ---- caller ID sequence ----
+
+void FxsLine::start_caller_id(const dsp::CallerId& caller) {
+  cid_timing_ = caller_id_timing();
+  cid_ = CidPhase::none;
+  cid_data_ = dsp::render_caller_id(cid_timing_.format, caller, cid_timing_.level_dbm0);
+  if (cid_data_.empty()) {
+    start_ring_cadence();
+    return;
+  }
+  cid_data_ms_ = static_cast<int>(cid_data_.size() * 1000 / base::kSampleRate);
+  log::debug(Sub::call, "event=caller_id format={} alert={} data_ms={}", dsp::to_string(cid_timing_.format),
+             dsp::to_string(cid_timing_.alert), cid_data_ms_);
+  switch (cid_timing_.alert) {
+    case dsp::CallerIdAlert::first_ring:
+      cid_ = CidPhase::first_ring;  // ring_step() sends the data after the first ring
+      start_ring_cadence();
+      break;
+    case dsp::CallerIdAlert::line_reversal:
+    case dsp::CallerIdAlert::dt_as:
+      cid_ = CidPhase::alert;
+      cid_reversed_ = true;
+      io_.set_polarity(config_.index, true);
+      cid_after(cid_timing_.reversal_ms, cid_timing_.alert == dsp::CallerIdAlert::dt_as ? &FxsLine::cid_alert_tone
+                                                                                          : &FxsLine::cid_send_data);
+      break;
+    case dsp::CallerIdAlert::rp_as:
+      cid_ = CidPhase::alert;
+      io_.set_ring(config_.index, true);
+      cid_after(cid_timing_.alert_ms, &FxsLine::cid_rp_as_end);
+      break;
+    case dsp::CallerIdAlert::ntt_car:
+      cid_ = CidPhase::car;
+      car_step_ = 0;
+      car_step();
+      car_timer_ = timers_.start(Millis(cid_timing_.car_timeout_ms), [this] { car_timeout(); });
+      break;
+  }
+}
+
+void FxsLine::cid_after(int ms, void (FxsLine::*next)()) {
+  if (cid_timer_) timers_.cancel(cid_timer_);
+  cid_timer_ = timers_.start(Millis(std::max(ms, 0)), [this, next] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
+    cid_timer_ = 0;
+    (this->*next)();
+  });
+}
+
+void FxsLine::cid_alert_tone() {
+  io_.play_signal(config_.index, dsp::render_alert_tone(cid_timing_.alert_ms));
+  cid_after(cid_timing_.alert_ms + cid_timing_.data_delay_ms, &FxsLine::cid_send_data);
+}
+
+void FxsLine::cid_rp_as_end() {
+  io_.set_ring(config_.index, false);
+  cid_after(cid_timing_.data_delay_ms, &FxsLine::cid_send_data);
+}
+
+void FxsLine::cid_send_data() {
+  int ring_delay = cid_timing_.ring_delay_ms;
+  if (cid_ == CidPhase::first_ring) {
+    // Between the first and second rings: the cadence's silence, stretched
+    // when the data would not fit in it.
+    const auto& cadence = config_.profile->ring_cadence_ms;
+    const int silence = cadence.size() > 1 ? cadence[1] : 0;
+    ring_delay = std::max(ring_delay, silence - cid_timing_.data_delay_ms - cid_data_ms_);
+  }
+  cid_ = CidPhase::data;
+  io_.play_signal(config_.index, std::move(cid_data_));
+  cid_data_ = {};
+  cid_after(cid_data_ms_ + ring_delay, &FxsLine::cid_done);
+}
+
+// The data is out (or the NTT phone hung up after it): ring normally.
+void FxsLine::cid_done() {
+  const bool after_first_ring = cid_timing_.alert == dsp::CallerIdAlert::first_ring;
+  cid_ = CidPhase::none;
+  if (cid_reversed_) io_.set_polarity(config_.index, false);
+  cid_reversed_ = false;
+  start_ring_cadence(after_first_ring ? 2 : 0);
+}
+
+void FxsLine::car_step() {
+  const auto& cadence = cid_timing_.car_cadence_ms;
+  const std::size_t i = car_step_ % cadence.size();
+  io_.set_ring(config_.index, i % 2 == 0);
+  ++car_step_;
+  ring_timer_ = timers_.start(Millis(cadence[i]), [this] {
+    ring_timer_ = 0;
+    car_step();
+  });
+}
+
+// No primary response: the phone does not take NTT caller ID. Ring it
+// without.
+void FxsLine::car_timeout() {
+  car_timer_ = 0;
+  if (ring_timer_) timers_.cancel(ring_timer_);
+  ring_timer_ = 0;
+  log::info(Sub::call, "event=caller_id_no_primary_response");
+  cid_ = CidPhase::none;
+  cid_data_ = {};
+  start_ring_cadence();
+}
+
+void FxsLine::primary_response_data() {
+  io_.play_signal(config_.index, std::move(cid_data_));
+  cid_data_ = {};
+  // The phone hangs up after the data; if it stays off hook, someone picked
+  // it up: that is the answer.
+  cid_after(cid_data_ms_ + kPrimaryResponseGraceMs, &FxsLine::primary_response_timeout);
+}
+
+void FxsLine::primary_response_timeout() {
+  cid_ = CidPhase::none;
+  if (no_answer_timer_) timers_.cancel(no_answer_timer_);
+  no_answer_timer_ = 0;
+  enter(LineState::connected);
+  owner_.answer_call(config_.index);
+}
+
+void FxsLine::abort_caller_id() {
+  for (base::TimerId* t : {&cid_timer_, &car_timer_}) {
+    if (*t) timers_.cancel(*t);
+    *t = 0;
+  }
+  if (cid_ == CidPhase::alert || cid_ == CidPhase::data || cid_ == CidPhase::primary_response) {
+    io_.play_signal(config_.index, {});
+  }
+  if (cid_reversed_) io_.set_polarity(config_.index, false);
+  cid_reversed_ = false;
+  cid_ = CidPhase::none;
+  cid_data_ = {};
+}
+
+void FxsLine::start_ring_cadence(std::size_t from_step) {
+  ring_step_ = from_step;
   ring_step();
 }
 
@@ -150,6 +316,11 @@ void FxsLine::ring_step() {
   const auto& cadence = config_.profile->ring_cadence_ms;
   if (cadence.empty()) {
     io_.set_ring(config_.index, true);
+    return;
+  }
+  if (cid_ == CidPhase::first_ring && ring_step_ == 1) {
+    io_.set_ring(config_.index, false);
+    cid_after(cid_timing_.data_delay_ms, &FxsLine::cid_send_data);
     return;
   }
   const std::size_t i = ring_step_ % cadence.size();
@@ -162,6 +333,7 @@ void FxsLine::ring_step() {
 }
 
 void FxsLine::stop_ringing() {
+  abort_caller_id();
   if (ring_timer_) timers_.cancel(ring_timer_);
   ring_timer_ = 0;
   io_.set_ring(config_.index, false);
@@ -182,8 +354,8 @@ void FxsLine::on_remote_ended(EndCause cause) {
   switch (state_) {
     case LineState::ringing:
       // The caller gave up (CANCEL) or the call was withdrawn: stop ringing.
-      cancel_timers();
       stop_ringing();
+      cancel_timers();
       enter(LineState::idle);
       break;
     case LineState::calling:

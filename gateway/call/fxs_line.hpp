@@ -5,6 +5,10 @@
 //   idle --off hook--> dialtone --digit--> dialing --plan match--> calling
 //   calling --answered--> connected;  calling --failed--> disconnected
 //   idle --incoming call--> ringing --off hook--> connected
+//     (ringing starts with the caller ID sequence of the line's profile:
+//     data after the first ring, or alert + data before it, see
+//     dsp::CallerIdTiming; with NTT's CAR the phone's off-hook primary
+//     response and on-hook after the data belong to the sequence)
 //   connected --far end hangs up--> disconnected (busy tone until on hook)
 //   any --on hook--> idle (hanging up the call if there is one)
 //
@@ -16,11 +20,15 @@
 // actions (ring voltage, tones) through FxsLine::Io.
 // Thread: control.
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "route/dial_plan.hpp"
 #include "sipline/base/clock.hpp"
+#include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::gateway::call {
@@ -36,6 +44,8 @@ struct FxsLineConfig {
   std::string name;
   std::string number;
   const dsp::ToneProfile* profile = nullptr;
+  // Overrides the profile's caller ID format (CallerIdFormat::none: no caller ID).
+  std::optional<dsp::CallerIdFormat> caller_id_format{};
   base::Millis interdigit_timeout{4000};
   base::Millis first_digit_timeout{15000};
   base::Millis no_answer_timeout{60000};
@@ -48,6 +58,10 @@ class FxsLine {
     virtual ~Io() = default;
     virtual void set_ring(std::size_t line, bool on) = 0;
     virtual void play_tone(std::size_t line, dsp::ToneKind tone) = 0;
+    virtual void set_polarity(std::size_t line, bool reversed) = 0;
+    // Plays line signal audio (caller ID data, an alert tone) once, in place of
+    // anything else; an empty vector stops the signal playing.
+    virtual void play_signal(std::size_t line, std::vector<int16_t> samples) = 0;
   };
   class Owner {
    public:
@@ -80,7 +94,10 @@ class FxsLine {
   // Whether an incoming call could ring the line now (idle and on hook).
   bool can_ring() const { return state_ == LineState::idle && !off_hook_; }
   // An incoming call: returns false if the line cannot take it (busy).
-  bool offer_incoming_call();
+  // `caller` is sent as caller ID per the line's profile.
+  bool offer_incoming_call(const dsp::CallerId& caller = {});
+  // The caller ID timing this line uses (the profile's, format overridden).
+  dsp::CallerIdTiming caller_id_timing() const;
   // Our outgoing call is ringing at the far end. With early media the far end
   // sends the ringback itself, so no local tone is played.
   void on_remote_ringing(bool early_media);
@@ -90,7 +107,20 @@ class FxsLine {
 
  private:
   void enter(LineState next);
-  void start_ring_cadence();
+  // The caller ID sequence before or within the ringing.
+  enum class CidPhase { none, first_ring, alert, data, car, primary_response, release };
+  void start_caller_id(const dsp::CallerId& caller);
+  void cid_after(int ms, void (FxsLine::*next)());
+  void cid_alert_tone();
+  void cid_rp_as_end();
+  void cid_send_data();
+  void cid_done();
+  void car_step();
+  void car_timeout();
+  void primary_response_data();
+  void primary_response_timeout();
+  void abort_caller_id();
+  void start_ring_cadence(std::size_t from_step = 0);
   void ring_step();
   void stop_ringing();
   void collect(char digit);
@@ -110,6 +140,14 @@ class FxsLine {
   base::TimerId no_answer_timer_ = 0;
   base::TimerId ring_timer_ = 0;
   std::size_t ring_step_ = 0;
+  CidPhase cid_ = CidPhase::none;
+  dsp::CallerIdTiming cid_timing_;
+  std::vector<int16_t> cid_data_;  // the rendered message, until it is sent
+  int cid_data_ms_ = 0;
+  bool cid_reversed_ = false;      // the sequence reversed the line
+  base::TimerId cid_timer_ = 0;
+  base::TimerId car_timer_ = 0;    // the CAR give-up timer
+  std::size_t car_step_ = 0;
 };
 
 }  // namespace sipline::gateway::call

@@ -1,10 +1,12 @@
 #include "call/switchboard.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include <glib.h>
 
 #include "auth/digest.hpp"
+#include "call/caller_identity.hpp"
 #include "call/leg_sdp.hpp"
 #include "registrar/registrar.hpp"
 #include "sipline/base/log.hpp"
@@ -158,7 +160,10 @@ class Switchboard::Call final : public sip::SessionHandler {
       local_sdp_ = *answer;
     }
     session_->set_handler(this);
-    if (!line().offer_incoming_call()) {
+    const std::time_t t = std::time(nullptr);
+    std::tm now{};
+    localtime_r(&t, &now);
+    if (!line().offer_incoming_call(caller_id_from_invite(info, board_.is_trusted(info.source_address), now))) {
       session_->reject(486);
       return false;
     }
@@ -389,7 +394,8 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
         FxsLineConfig{.index = i,
                       .name = port.name,
                       .number = port.number,
-                      .profile = dsp::find_tone_profile(port.country),
+                      .profile = lc.profile(port.country),
+                      .caller_id_format = port.caller_id,
                       .interdigit_timeout = base::Millis(lc.interdigit_timeout_ms),
                       .first_digit_timeout = base::Millis(lc.first_digit_timeout_ms),
                       .no_answer_timeout = base::Millis(config.sip.no_answer_timeout_s * 1000)},
@@ -416,9 +422,7 @@ void Switchboard::finish_call(std::size_t line) { calls_[line].reset(); }
 // address), or nullopt when the INVITE has been answered here.
 std::optional<std::string> Switchboard::authorise(const std::shared_ptr<sip::SipSession>& session,
                                                   const sip::InviteInfo& info) {
-  const bool trusted = std::any_of(trusted_.begin(), trusted_.end(),
-                                   [&](const route::Cidr& c) { return c.contains(info.source_address); });
-  if (trusted) return std::string();
+  if (is_trusted(info.source_address)) return std::string();
   if (!registrar_ || registrar_->banned(info.source_address)) {
     session->reject(403);
     return std::nullopt;
@@ -636,9 +640,19 @@ void Switchboard::end_call(std::size_t line, bool no_answer) {
   calls_[line].reset();
 }
 
+bool Switchboard::is_trusted(const std::string& address) const {
+  return std::any_of(trusted_.begin(), trusted_.end(), [&](const route::Cidr& c) { return c.contains(address); });
+}
+
 void Switchboard::set_ring(std::size_t line, bool on) { driver_.port(line).set_ring(on); }
 
 void Switchboard::play_tone(std::size_t line, dsp::ToneKind tone) { media_.play_tone(line, tone); }
+
+void Switchboard::set_polarity(std::size_t line, bool reversed) { driver_.port(line).set_polarity(reversed); }
+
+void Switchboard::play_signal(std::size_t line, std::vector<int16_t> samples) {
+  media_.play_signal(line, std::move(samples));
+}
 
 void Switchboard::on_line_event(const drivers::LineEvent& event) {
   if (event.port >= lines_.size()) return;

@@ -72,6 +72,8 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   // FxsLine::Io
   void set_ring(std::size_t line, bool on) override;
   void play_tone(std::size_t line, dsp::ToneKind tone) override;
+  void set_polarity(std::size_t line, bool reversed) override;
+  void play_signal(std::size_t line, std::vector<int16_t> samples) override;
   // FxsLine::Owner
   void place_call(std::size_t line, const std::string& target, const std::string& digits) override;
   void answer_call(std::size_t line) override;
@@ -84,6 +86,7 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   friend class Call;
   friend class InboundRoute;
   void finish_call(std::size_t line);
+  bool is_trusted(const std::string& address) const;
   std::optional<std::string> authorise(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
   void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
                  CallLimits::Ticket ticket);

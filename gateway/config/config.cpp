@@ -18,6 +18,7 @@
 
 #include "config/default_config.hpp"
 #include "sipline/dsp/tone_profile.hpp"
+#include "sipline/dsp/tone_profile_toml.hpp"
 #include "sipline/enum/e164.hpp"
 
 // Defaults that are not plain member initializers of the structs in
@@ -74,7 +75,7 @@ class Loader {
     Config c;
     c.source = source_;
     if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "enum", "routing", "trunk",
-                                       "dialplan", "auth", "registrar", "user", "tls"});
+                                       "dialplan", "auth", "registrar", "user", "tls", "countries"});
         !r) {
       return base::fail(r.error());
     }
@@ -88,7 +89,8 @@ class Loader {
     const toml::table* auth = nullptr;
     const toml::table* registrar = nullptr;
     const toml::table* tls = nullptr;
-    for (auto [name, out] : {std::pair{"sip", &sip}, std::pair{"media", &media}, std::pair{"control", &control},
+    const toml::table* countries = nullptr;
+    for (auto [name, out] : {std::pair{"countries", &countries}, std::pair{"sip", &sip}, std::pair{"media", &media}, std::pair{"control", &control},
                              std::pair{"log", &log}, std::pair{"lines", &lines}, std::pair{"enum", &enum_lookup},
                              std::pair{"routing", &routing}, std::pair{"auth", &auth},
                              std::pair{"registrar", &registrar}, std::pair{"tls", &tls}}) {
@@ -100,6 +102,7 @@ class Loader {
     if (auto r = load_media(media, c); !r) return base::fail(r.error());
     if (auto r = load_control(control, c.control); !r) return base::fail(r.error());
     if (auto r = load_log(log, c.log); !r) return base::fail(r.error());
+    if (auto r = load_countries(countries, c.lines); !r) return base::fail(r.error());
     if (auto r = load_lines(lines, c.lines); !r) return base::fail(r.error());
     if (auto r = load_enum(enum_lookup, c.enum_lookup); !r) return base::fail(r.error());
     if (auto r = load_routing(routing, c); !r) return base::fail(r.error());
@@ -436,13 +439,49 @@ class Loader {
                    "log.level: unknown level \"" + log.level + "\" (trace, debug, info, warn, error)");
   }
 
-  Void check_country(const toml::node* n, const std::string& name, std::string& country) const {
-    if (dsp::find_tone_profile(country) != nullptr) {
+  // [countries.XX]: a built-in profile's keys overridden, or (for a country
+  // with no built-in profile) a complete profile of its own.
+  Void load_countries(const toml::table* t, LinesConfig& lines) const {
+    if (t == nullptr) return {};
+    for (const auto& [key, node] : *t) {
+      std::string name = upper(std::string(key.str()));
+      if (name == "GB") name = "UK";  // the built-in profile's name
+      const std::string path = "countries." + std::string(key.str());
+      const toml::table* table = node.as_table();
+      if (table == nullptr) return wrong_type(node, path, "a table");
+      if (name.empty() || name.size() > 8 || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos) {
+        return invalid(node.source(), path + ": the country must be a code of letters (\"US\", \"IT\")");
+      }
+      const dsp::ToneProfile* base = dsp::find_tone_profile(name);
+      auto profile = dsp::parse_tone_profile(*table, base);
+      if (!profile) {
+        const auto& e = profile.error();
+        const std::string message = path + "." + e.message +
+                                    (base ? "" : " (no built-in profile for " + name + ": every key is needed)");
+        return base::fail(ConfigError::invalid, source_ + ":" + std::to_string(std::max(e.line, 1)) + ":" +
+                                                    std::to_string(std::max(e.column, 1)) + ": " + message);
+      }
+      if (upper(profile->country) != name) {
+        const toml::node* c = table->get("country");
+        return invalid(c ? c->source() : node.source(),
+                       path + ".country: \"" + profile->country + "\" does not match the table's name");
+      }
+      profile->country = name;
+      lines.profiles.push_back(std::move(*profile));
+    }
+    return {};
+  }
+
+  Void check_country(const toml::node* n, const std::string& name, std::string& country,
+                     const LinesConfig& lines) const {
+    if (lines.profile(country) != nullptr) {
       country = upper(country);
       return {};
     }
     std::string known;
     for (const auto& p : dsp::tone_profile_names()) known += (known.empty() ? "" : ", ") + p;
+    for (const auto& p : lines.profiles)
+      if (dsp::find_tone_profile(p.country) == nullptr) known += ", " + p.country;
     return invalid(n ? n->source() : toml::source_region{},
                    name + ": unknown country \"" + country + "\" (" + known + ")");
   }
@@ -469,7 +508,9 @@ class Loader {
       }
       ports = find(t, "port");
     }
-    if (auto r = check_country(t ? find(t, "country") : nullptr, "lines.country", lines.country); !r) return r;
+    if (auto r = check_country(t ? find(t, "country") : nullptr, "lines.country", lines.country, lines); !r) {
+      return r;
+    }
 
     lines.ports.clear();
     if (ports == nullptr) {
@@ -489,7 +530,7 @@ class Loader {
       const toml::table& pt = *element.as_table();
       const std::string table = "lines.port";
       if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did",
-                                                      "permissions"});
+                                                      "permissions", "caller_id", "phone_caller_id"});
           !r) {
         return r;
       }
@@ -525,10 +566,12 @@ class Loader {
       if (auto r = get_string(&pt, table, "country", port.country); !r) return r;
       if (port.country.empty()) {
         port.country = lines.country;
-      } else if (auto r = check_country(pt.get("country"), "lines.port.country", port.country); !r) {
+      } else if (auto r = check_country(pt.get("country"), "lines.port.country", port.country, lines); !r) {
         return r;
       }
       if (auto r = get_int(&pt, table, "auto_answer_ms", -1, 600000, port.auto_answer_ms); !r) return r;
+      if (auto r = get_caller_id_format(pt, "caller_id", false, port.caller_id); !r) return r;
+      if (auto r = get_caller_id_format(pt, "phone_caller_id", true, port.phone_caller_id); !r) return r;
       bool present = false;
       std::vector<std::pair<std::string, const toml::node*>> dids;
       if (auto r = get_strings(&pt, table, "did", present, dids); !r) return r;
@@ -544,6 +587,22 @@ class Loader {
       lines.ports.push_back(std::move(port));
     }
     return {};
+  }
+
+  // lines.port.caller_id / phone_caller_id: a dsp::CallerIdFormat name
+  // ("auto" too when `allow_auto`, which leaves `out` empty).
+  Void get_caller_id_format(const toml::table& pt, const char* key, bool allow_auto,
+                            std::optional<dsp::CallerIdFormat>& out) const {
+    std::string name;
+    if (auto r = get_string(&pt, "lines.port", key, name); !r) return r;
+    if (pt.get(key) == nullptr || (allow_auto && lower(name) == "auto")) return {};
+    if (auto f = dsp::caller_id_format_from_string(lower(name))) {
+      out = *f;
+      return {};
+    }
+    return invalid(pt.get(key)->source(), std::string("lines.port.") + key + ": unknown caller ID format \"" + name +
+                                              "\" (bell202_sdmf, bell202_mdmf, etsi, bt, jclip, dtmf, none" +
+                                              (allow_auto ? ", auto)" : ")"));
   }
 
   Void load_enum(const toml::table* t, EnumConfig& e) const {
@@ -855,6 +914,15 @@ class Loader {
 };
 
 }  // namespace
+
+const dsp::ToneProfile* LinesConfig::profile(std::string_view country) const {
+  std::string code = upper(country);
+  if (code == "GB") code = "UK";
+  for (const auto& p : profiles) {
+    if (p.country == code) return &p;
+  }
+  return dsp::find_tone_profile(code);
+}
 
 base::Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
   const std::string source(source_name);

@@ -16,6 +16,7 @@
 // literals other than 0.0.0.0 / :: (they are sent in SIP and SDP).
 // Thread: control (load); the struct is immutable afterwards.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "media/srtp.hpp"
 #include "route/dial_plan.hpp"
 #include "sipline/base/result.hpp"
+#include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::gateway::config {
 
@@ -85,14 +88,26 @@ struct PortConfig {
   int auto_answer_ms = -1;          // sim driver only, -1 = never
   std::vector<std::string> did;     // E.164 numbers ("+12025550201") that ring this port, unique
   route::Permissions permissions;   // ["international", "premium"]: what the phone may dial beyond national
+  // Overrides the country profile's caller ID format ("none" = no caller ID).
+  std::optional<dsp::CallerIdFormat> caller_id{};
+  // Sim driver only: what the simulated phone decodes; nullopt = "auto" (all side by side).
+  std::optional<dsp::CallerIdFormat> phone_caller_id{};
 };
 
 struct LinesConfig {
   std::string driver = "sim";       // only "sim" for now
-  std::string country = "US";       // must name a built-in dsp tone profile
+  std::string country = "US";       // must name a profile: built in, or defined in [countries]
   int interdigit_timeout_ms = 4000; // 500..30000
   int first_digit_timeout_ms = 15000;
   std::vector<PortConfig> ports;    // at least one
+  // [countries.XX] tables: built-in profiles with keys overridden, and
+  // complete profiles of other countries. Country codes upper-case.
+  std::vector<dsp::ToneProfile> profiles;
+
+  // The profile of `country` (case-insensitive; "GB" = "UK"): the config's
+  // own, else the built-in one; nullptr when there is neither. The pointer
+  // lives as long as this LinesConfig (not across a copy).
+  const dsp::ToneProfile* profile(std::string_view country) const;
 };
 
 // ENUM resolution (RFC 6116): the resolver's settings.

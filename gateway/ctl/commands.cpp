@@ -1,5 +1,7 @@
 #include "ctl/commands.hpp"
 
+#include <cstdio>
+
 #include "ctl/request_params.hpp"
 #include "sipline/base/log.hpp"
 #include "version.hpp"
@@ -12,11 +14,37 @@ namespace {
 
 json fail(const std::string& message) { return {{"ok", false}, {"error", message}}; }
 
+std::string_view absence_name(dsp::Absence a) {
+  switch (a) {
+    case dsp::Absence::none: return "";
+    case dsp::Absence::withheld: return "private";
+    case dsp::Absence::unavailable: return "unavailable";
+  }
+  return "";
+}
+
+json caller_id_json(const drivers::SimPhoneStatus& p) {
+  const dsp::CallerId& id = p.caller_id.id;
+  json j = {{"count", p.caller_id_count},
+            {"format", dsp::to_string(p.caller_id.format)},
+            {"number", id.number},
+            {"name", id.name},
+            {"number_absence", absence_name(id.number_absence)},
+            {"name_absence", absence_name(id.name_absence)}};
+  if (id.month != 0) {
+    char when[48];
+    std::snprintf(when, sizeof when, "%02d-%02d %02d:%02d", id.month, id.day, id.hour, id.minute);
+    j["time"] = when;  // MM-DD HH:MM, as caller ID carries it
+  }
+  return j;
+}
+
 json phone_json(const drivers::SimPhoneStatus& p) {
   return {{"off_hook", p.off_hook},       {"ringing", p.ringing},         {"rings", p.rings},
           {"playing", p.playing},         {"recording", p.recording},     {"heard_digits", p.heard_digits},
           {"listen_hz", p.listen_hz},     {"listen_ratio", p.listen_ratio}, {"level_dbfs", p.level_dbfs},
-          {"polarity_reversed", p.polarity_reversed}};
+          {"polarity_reversed", p.polarity_reversed}, {"caller_id", caller_id_json(p)},
+          {"ring_segments_ms", p.ring_segments_ms}};
 }
 
 // "line": 1-based number or a port name -> 0-based index.

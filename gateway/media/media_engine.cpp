@@ -41,7 +41,7 @@ constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr std::size_t kDtmfHoldFrames = 2;
 
 struct Command {
-  enum class Type { none, open_stream, open_relay, connect, close_stream, play_tone };
+  enum class Type { none, open_stream, open_relay, connect, close_stream, play_tone, play_signal };
   Type type = Type::none;
   LineId line = 0;
   StreamId stream = 0;
@@ -50,6 +50,7 @@ struct Command {
   bool srtp_change = false;             // connect: install `srtp` (null = plain RTP)
   std::unique_ptr<SrtpContext> srtp;
   dsp::ToneKind tone = dsp::ToneKind::none;
+  std::unique_ptr<std::vector<int16_t>> signal;  // play_signal (null or empty: stop)
   // open_relay: the second stream, and each stream's DTMF channel.
   StreamId stream2 = 0;
   std::unique_ptr<RtpSession> session2;
@@ -62,7 +63,8 @@ struct Returned {
   std::unique_ptr<RtpSession> session;
   std::unique_ptr<dsp::Channel> channel;  // relay streams only
   std::unique_ptr<SrtpContext> srtp;      // replaced by a connect (re-key)
-  bool empty() const { return !session && !channel && !srtp; }
+  std::unique_ptr<std::vector<int16_t>> signal;  // a line signal played out or stopped
+  bool empty() const { return !session && !channel && !srtp && !signal; }
 };
 
 // Thread: the worker's own thread between start and join; constructed and
@@ -80,6 +82,9 @@ class Worker final : public RtpSessionListener {
     // in-band ahead of the event (RFC 4733 §2.5.1.2).
     std::array<base::AudioFrame, kDtmfHoldFrames> held{};
     std::size_t held_next = 0;
+    // A line signal (caller ID) being played, and how far.
+    std::unique_ptr<std::vector<int16_t>> signal{};
+    std::size_t signal_pos = 0;
   };
   struct StreamSlot {
     StreamId id = 0;  // 0 = free
@@ -216,6 +221,7 @@ class Worker final : public RtpSessionListener {
         out_.fill(0);
       }
       line.channel->process_rx(out_);
+      if (line.signal) play_signal(line);
       line.port->write(out_);
     }
 
@@ -310,7 +316,7 @@ class Worker final : public RtpSessionListener {
         case Command::Type::open_stream: {
           const int free = find_stream(0);
           if (li < 0 || free < 0) {
-            give_back({std::move(c->session), nullptr, nullptr});  // cannot happen: the control thread checks
+            give_back({std::move(c->session), nullptr, nullptr, nullptr});  // cannot happen: the control thread checks
             break;
           }
           StreamSlot& s = streams_[static_cast<std::size_t>(free)];
@@ -328,8 +334,8 @@ class Worker final : public RtpSessionListener {
           const int b = find_stream(0);
           if (a < 0 || b < 0) {  // cannot happen: the control thread checks
             if (a >= 0) streams_[static_cast<std::size_t>(a)].id = 0;
-            give_back({std::move(c->session), std::move(c->channel), nullptr});
-            give_back({std::move(c->session2), std::move(c->channel2), nullptr});
+            give_back({std::move(c->session), std::move(c->channel), nullptr, nullptr});
+            give_back({std::move(c->session2), std::move(c->channel2), nullptr, nullptr});
             break;
           }
           StreamSlot& sa = streams_[static_cast<std::size_t>(a)];
@@ -348,7 +354,7 @@ class Worker final : public RtpSessionListener {
               streams_[static_cast<std::size_t>(line.active)].session->disconnect();
             line.active = i;
           }
-          if (c->srtp_change) give_back({nullptr, nullptr, s.session->swap_srtp(std::move(c->srtp))});
+          if (c->srtp_change) give_back({nullptr, nullptr, s.session->swap_srtp(std::move(c->srtp)), nullptr});
           s.session->connect(c->params, now);
           s.timeout_reported = false;
           break;
@@ -364,12 +370,24 @@ class Worker final : public RtpSessionListener {
             line.channel->stop_dtmf();
           }
           s.session->publish_stats();
-          give_back({std::move(s.session), std::move(s.channel), nullptr});
+          give_back({std::move(s.session), std::move(s.channel), nullptr, nullptr});
           s.id = 0;
           s.relay = false;
           s.peer = -1;
           break;
         }
+        case Command::Type::play_signal:
+          if (li < 0) {
+            give_back({nullptr, nullptr, nullptr, std::move(c->signal)});
+            break;
+          } else {
+            LineSlot& line = lines_[static_cast<std::size_t>(li)];
+            give_back({nullptr, nullptr, nullptr, std::move(line.signal)});
+            line.signal_pos = 0;
+            if (c->signal && !c->signal->empty()) line.signal = std::move(c->signal);
+            else give_back({nullptr, nullptr, nullptr, std::move(c->signal)});
+          }
+          break;
         case Command::Type::play_tone:
           if (li < 0) break;
           if (c->tone == dsp::ToneKind::none) lines_[static_cast<std::size_t>(li)].channel->stop_tone();
@@ -378,6 +396,20 @@ class Worker final : public RtpSessionListener {
         case Command::Type::none:
           break;
       }
+    }
+  }
+
+  // Realtime: the next frame of the line's signal replaces the audio to the
+  // line; a finished signal goes back to the control thread.
+  void play_signal(LineSlot& line) {
+    const std::vector<int16_t>& sig = *line.signal;
+    const std::size_t n = std::min(out_.size(), sig.size() - line.signal_pos);
+    std::copy_n(sig.begin() + static_cast<std::ptrdiff_t>(line.signal_pos), n, out_.begin());
+    std::fill(out_.begin() + static_cast<std::ptrdiff_t>(n), out_.end(), int16_t{0});
+    line.signal_pos += n;
+    if (line.signal_pos >= sig.size()) {
+      give_back({nullptr, nullptr, nullptr, std::move(line.signal)});
+      line.signal_pos = 0;
     }
   }
 
@@ -397,6 +429,7 @@ class Worker final : public RtpSessionListener {
     (void)r.session.release();
     (void)r.channel.release();
     (void)r.srtp.release();
+    (void)r.signal.release();
   }
 
   void flush_pending_returns() {
@@ -698,6 +731,17 @@ void MediaEngine::play_tone(LineId line, dsp::ToneKind kind) {
   c.line = line;
   c.tone = kind;
   m.post(static_cast<std::size_t>(m.line_worker[line]), std::move(c));
+}
+
+void MediaEngine::play_signal(LineId line, std::vector<int16_t> samples) {
+  Impl& m = *impl_;
+  if (!m.running || line >= m.line_worker.size()) return;
+  Command c;
+  c.type = Command::Type::play_signal;
+  c.line = line;
+  c.signal = std::make_unique<std::vector<int16_t>>(std::move(samples));
+  m.post(static_cast<std::size_t>(m.line_worker[line]), std::move(c));
+  m.drain_returns();
 }
 
 StreamStats MediaEngine::stats(StreamId stream) const {

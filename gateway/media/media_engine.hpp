@@ -135,6 +135,9 @@ class MediaEngine {
 
   // Local tones towards the line (dial tone, ringback, busy ...). ToneKind::none stops.
   void play_tone(LineId line, dsp::ToneKind kind);
+  // Line signal audio (caller ID data, an alerting tone) played once towards
+  // the line in place of everything else; an empty vector stops it.
+  void play_signal(LineId line, std::vector<int16_t> samples);
 
   // A snapshot of a stream's counters (updated by the worker about every 100 ms).
   StreamStats stats(StreamId stream) const;

@@ -545,6 +545,26 @@ struct SipStack::Impl {
     nua_handle_destroy(nh);
   }
 
+  // Privacy (RFC 3323) and P-Asserted-Identity (RFC 3325). Sofia's default
+  // parser leaves P-Asserted-Identity among the unknown headers; its value
+  // has the grammar of From (name-addr), so From's parser reads it.
+  static void read_identity_headers(const sip_t* sip, InviteInfo& info) {
+    if (!sip) return;
+    if (sip->sip_privacy && sip->sip_privacy->priv_values) {
+      for (const msg_param_t* v = sip->sip_privacy->priv_values; *v; ++v) info.privacy.emplace_back(*v);
+    }
+    for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next) {
+      if (!u->un_name || !u->un_value || g_ascii_strcasecmp(u->un_name, "P-Asserted-Identity") != 0) continue;
+      su_home_t home[1] = {SU_HOME_INIT(home)};
+      if (const sip_from_t* id = sip_from_make(home, u->un_value)) {
+        info.asserted_uri = url_string(id->a_url);
+        if (id->a_display) info.asserted_display = id->a_display;
+      }
+      su_home_deinit(home);
+      break;
+    }
+  }
+
   void incoming_invite(nua_handle_t* nh, const sip_t* sip) {
     InviteInfo info;
     info.call_id = call_id_of(sip);
@@ -557,6 +577,7 @@ struct SipStack::Impl {
       info.from_uri = url_string(sip->sip_from->a_url);
       if (sip->sip_from->a_display) info.from_display = sip->sip_from->a_display;
     }
+    read_identity_headers(sip, info);
     info.authorizations = authorizations_of(sip);
     if (sip && sip->sip_max_forwards) info.max_forwards = static_cast<int>(std::min<unsigned long>(sip->sip_max_forwards->mf_count, 255));
     if (sip && sip->sip_content_type && sip->sip_content_type->c_type) info.content_type = sip->sip_content_type->c_type;

@@ -63,6 +63,9 @@ struct InviteInfo {
   std::string source_address;  // IP the INVITE came from ("127.0.0.1"), "" if unknown
   std::string from_uri;        // "sip:alice@host"
   std::string from_display;
+  std::string asserted_uri;      // the first P-Asserted-Identity (RFC 3325), "" if none
+  std::string asserted_display;
+  std::vector<std::string> privacy;  // Privacy header values (RFC 3323): "id", "user", "none", ...
   int max_forwards = 70;       // the INVITE's Max-Forwards (70 when absent)
   std::vector<std::string> authorizations;  // Authorization and Proxy-Authorization values
   std::string content_type;    // "" when there is no body

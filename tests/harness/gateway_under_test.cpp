@@ -78,6 +78,7 @@ std::string GatewayUnderTest::render_config(const GatewayOptions& options) const
     c << "[[lines.port]]\nname = " << quoted(p.name) << "\nkind = \"fxs\"\nnumber = " << quoted(p.number)
       << "\nauto_answer_ms = " << p.auto_answer_ms << "\n";
     if (!p.did.empty()) c << "did = " << quoted_array(p.did, sip_port_) << "\n";
+    if (!p.caller_id.empty()) c << "caller_id = " << quoted(p.caller_id) << "\n";
     c << "\n";
   }
   for (const auto& r : options.dial_plan) {

@@ -33,6 +33,7 @@ struct PhoneSpec {
   std::string number;
   int auto_answer_ms = -1;
   std::vector<std::string> did = {};  // E.164 numbers that ring the port; `did = [...]` when non-empty
+  std::string caller_id = {};         // `caller_id = "..."` (the port's caller ID format) when non-empty
 };
 
 // One [[dialplan]] table. `target` (when non-empty) is the old single-target

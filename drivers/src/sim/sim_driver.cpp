@@ -93,7 +93,8 @@ SimDriver::SimDriver(const SimDriverConfig& config) : impl_(std::make_unique<Imp
     const auto& p = config.phones[i];
     std::string name = p.name.empty() ? "fxs" + std::to_string(i + 1) : p.name;
     impl_->ports.push_back(
-        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, impl_->event_fd.get()));
+        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, p.caller_id, p.caller_id_auto,
+                                       impl_->event_fd.get()));
   }
   impl_->control.resize(impl_->ports.size());
 }
@@ -279,6 +280,18 @@ base::Result<SimPhoneStatus> SimDriver::status(std::size_t index) const {
       .listen_hz = d.listen_hz,
       .listen_ratio = d.listen_ratio,
       .level_dbfs = d.level_dbfs,
+      .caller_id_count = d.caller_id_count,
+      .caller_id = {.format = d.cid_format,
+                    .id = {.number = std::string(d.cid_number.data(), d.cid_number_len),
+                           .name = std::string(d.cid_name.data(), d.cid_name_len),
+                           .number_absence = d.cid_number_absence,
+                           .name_absence = d.cid_name_absence,
+                           .month = d.cid_month,
+                           .day = d.cid_day,
+                           .hour = d.cid_hour,
+                           .minute = d.cid_minute}},
+      .ring_segments_ms = std::vector<int>(d.ring_segments.begin(),
+                                           d.ring_segments.begin() + static_cast<std::ptrdiff_t>(d.ring_segment_count)),
   };
 }
 

@@ -42,8 +42,19 @@ void StatusCell::publish(const StatusData& d) {
   listen_hz_.store(d.listen_hz, w);
   listen_ratio_.store(d.listen_ratio, w);
   level_dbfs_.store(d.level_dbfs, w);
-  for (std::size_t i = 0; i < d.heard_count; ++i) heard_[i].store(d.heard[i], w);
-  heard_count_.store(d.heard_count, w);
+  heard_.store(d.heard, d.heard_count, w);
+  caller_id_count_.store(d.caller_id_count, w);
+  cid_format_.store(d.cid_format, w);
+  cid_number_.store(d.cid_number, d.cid_number_len, w);
+  cid_name_.store(d.cid_name, d.cid_name_len, w);
+  cid_number_absence_.store(d.cid_number_absence, w);
+  cid_name_absence_.store(d.cid_name_absence, w);
+  cid_month_.store(d.cid_month, w);
+  cid_day_.store(d.cid_day, w);
+  cid_hour_.store(d.cid_hour, w);
+  cid_minute_.store(d.cid_minute, w);
+  for (std::size_t i = 0; i < d.ring_segment_count; ++i) ring_segments_[i].store(d.ring_segments[i], w);
+  ring_segment_count_.store(d.ring_segment_count, w);
   seq_.store(s + 2, std::memory_order_release);
 }
 
@@ -63,17 +74,33 @@ StatusData StatusCell::read() const {
     d.listen_hz = listen_hz_.load(r);
     d.listen_ratio = listen_ratio_.load(r);
     d.level_dbfs = level_dbfs_.load(r);
-    d.heard_count = std::min(heard_count_.load(r), kMaxHeardDigits);
-    for (std::size_t i = 0; i < d.heard_count; ++i) d.heard[i] = heard_[i].load(r);
+    d.heard_count = heard_.load(d.heard, r);
+    d.caller_id_count = caller_id_count_.load(r);
+    d.cid_format = cid_format_.load(r);
+    d.cid_number_len = cid_number_.load(d.cid_number, r);
+    d.cid_name_len = cid_name_.load(d.cid_name, r);
+    d.cid_number_absence = cid_number_absence_.load(r);
+    d.cid_name_absence = cid_name_absence_.load(r);
+    d.cid_month = cid_month_.load(r);
+    d.cid_day = cid_day_.load(r);
+    d.cid_hour = cid_hour_.load(r);
+    d.cid_minute = cid_minute_.load(r);
+    d.ring_segment_count = std::min(ring_segment_count_.load(r), kMaxRingSegments);
+    for (std::size_t i = 0; i < d.ring_segment_count; ++i) d.ring_segments[i] = ring_segments_[i].load(r);
     if (seq_.load(std::memory_order_relaxed) == s1) return d;
   }
 }
 
 // ---- SimPort: control side ----
 
-SimPort::SimPort(std::size_t index, std::string name, int auto_answer_ms, int event_fd)
+SimPort::SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::CallerIdFormat caller_id,
+                 bool caller_id_auto, int event_fd)
     : index_(index), name_(std::move(name)), event_fd_(event_fd),
-      auto_answer_ms_(auto_answer_ms < 0 ? -1 : auto_answer_ms) {
+      auto_answer_ms_(auto_answer_ms < 0 ? -1 : auto_answer_ms),
+      cid_rx_(caller_id, caller_id_auto),
+      car_capable_(caller_id_auto || caller_id == dsp::CallerIdFormat::jclip) {
+  cid_.id.number.reserve(dsp::kMaxCallerIdNumber + 8);
+  cid_.id.name.reserve(dsp::kMaxCallerIdName + 8);
   publish();
 }
 
@@ -104,6 +131,9 @@ void SimPort::write(base::ConstFrameSpan to_line) {
   // On hook the earpiece is disconnected: the phone hears silence.
   static constexpr base::AudioFrame kSilence{};
   const base::ConstFrameSpan heard = off_hook_ ? to_line : base::ConstFrameSpan(kSilence);
+  // The caller ID receiver is bridged across the line on hook (and during
+  // NTT's primary response), as in a real phone.
+  if (!off_hook_ || primary_response_) hear_caller_id(to_line);
 
   if (off_hook_) {
     for (const auto& e : dtmf_rx_.process(heard)) {
@@ -182,6 +212,7 @@ void SimPort::apply(Command& c) {
 
 void SimPort::go_off_hook() {
   answer_at_tick_ = 0;
+  primary_response_ = false;  // someone picked up: an answer now, not a primary response
   if (off_hook_) return;
   off_hook_ = true;
   heard_count_ = 0;
@@ -190,9 +221,11 @@ void SimPort::go_off_hook() {
 
 void SimPort::go_on_hook() {
   answer_at_tick_ = 0;
+  primary_response_ = false;
   if (!off_hook_) return;
   off_hook_ = false;
   rings_ = 0;
+  ring_segment_count_ = 0;
   dial_head_ = dial_tail_ = 0;
   dtmf_tx_.stop();
   post_event(LineEventType::on_hook);
@@ -200,6 +233,7 @@ void SimPort::go_on_hook() {
 
 void SimPort::follow_ring() {
   const bool ring = ring_.load(std::memory_order_acquire);
+  if (ring != ringing_) ring_edge(ring);
   if (ring) {
     if (!ringing_) {
       ++rings_;
@@ -210,12 +244,65 @@ void SimPort::follow_ring() {
     last_ring_tick_ = tick_;
   }
   ringing_ = ring;
+  if (primary_response_ && tick_ >= primary_end_tick_) {
+    // No message in time: hang up again, as the NTT phone does.
+    off_hook_ = primary_response_ = false;
+    post_event(LineEventType::on_hook);
+  }
   if (answer_at_tick_ != 0) {
     if (tick_ - last_ring_tick_ >= ticks_for_ms(kRingAbandonMs)) {
       answer_at_tick_ = 0;  // the ringing ended long ago: the caller gave up
     } else if (tick_ >= answer_at_tick_) {
       go_off_hook();
     }
+  }
+}
+
+// The ring voltage changed: note the segment that ended, and answer NTT's
+// CAR (a short burst, a short pause, and the voltage back) when the phone
+// decodes JCLIP.
+void SimPort::ring_edge(bool ring) {
+  const int ms = static_cast<int>((tick_ - segment_start_tick_) * base::kFrameMs);
+  const bool new_call = ring && (ring_segment_count_ == 0 || tick_ - last_ring_tick_ >= ticks_for_ms(kRingAbandonMs));
+  if (new_call) {
+    ring_segment_count_ = 0;
+    car_answered_ = false;
+  } else if (ring_segment_count_ < kMaxRingSegments) {
+    ring_segments_[ring_segment_count_++] = ms;
+  }
+  segment_start_tick_ = tick_;
+  const auto car_like = [](int segment) { return segment >= kCarMinSegmentMs && segment <= kCarMaxSegmentMs; };
+  if (!ring && ms > kCarMaxSegmentMs) car_answered_ = false;  // a real ring: the next CAR is a new call's
+  if (ring && car_capable_ && !car_answered_ && !off_hook_ && ring_segment_count_ >= 2 &&
+      car_like(ring_segments_[ring_segment_count_ - 2]) && car_like(ring_segments_[ring_segment_count_ - 1])) {
+    car_answered_ = true;
+    rings_ = 0;
+    answer_at_tick_ = 0;
+    off_hook_ = primary_response_ = true;
+    primary_end_tick_ = tick_ + ticks_for_ms(kPrimaryResponseMs);
+    post_event(LineEventType::off_hook);
+  }
+}
+
+// Realtime: caller ID decoding; during NTT's primary response a complete
+// message ends it (the phone hangs up).
+void SimPort::hear_caller_id(base::ConstFrameSpan line_audio) {
+  cid_rx_.process(line_audio);
+  const dsp::CallerIdMessage* m = cid_rx_.take();
+  if (!m) return;
+  cid_.format = m->format;
+  cid_.id.number.assign(m->id.number, 0, dsp::kMaxCallerIdNumber);  // within the reserved capacity
+  cid_.id.name.assign(m->id.name, 0, dsp::kMaxCallerIdName);
+  cid_.id.number_absence = m->id.number_absence;
+  cid_.id.name_absence = m->id.name_absence;
+  cid_.id.month = m->id.month;
+  cid_.id.day = m->id.day;
+  cid_.id.hour = m->id.hour;
+  cid_.id.minute = m->id.minute;
+  ++cid_count_;
+  if (primary_response_) {
+    off_hook_ = primary_response_ = false;
+    post_event(LineEventType::on_hook);
   }
 }
 
@@ -283,6 +370,20 @@ void SimPort::publish() {
   d.level_dbfs = level_dbfs_;
   d.heard = heard_;
   d.heard_count = heard_count_;
+  d.caller_id_count = cid_count_;
+  d.cid_format = cid_.format;
+  d.cid_number_len = std::min(cid_.id.number.size(), d.cid_number.size());
+  std::copy_n(cid_.id.number.begin(), d.cid_number_len, d.cid_number.begin());
+  d.cid_name_len = std::min(cid_.id.name.size(), d.cid_name.size());
+  std::copy_n(cid_.id.name.begin(), d.cid_name_len, d.cid_name.begin());
+  d.cid_number_absence = cid_.id.number_absence;
+  d.cid_name_absence = cid_.id.name_absence;
+  d.cid_month = cid_.id.month;
+  d.cid_day = cid_.id.day;
+  d.cid_hour = cid_.id.hour;
+  d.cid_minute = cid_.id.minute;
+  d.ring_segments = ring_segments_;
+  d.ring_segment_count = ring_segment_count_;
   status_.publish(d);
 }
 

@@ -27,6 +27,7 @@
 #include "sipline/base/audio_frame.hpp"
 #include "sipline/base/spsc_queue.hpp"
 #include "sipline/drivers/line_driver.hpp"
+#include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/dtmf.hpp"
 
 namespace sipline::drivers::sim {
@@ -41,6 +42,15 @@ inline constexpr int kDtmfOffMs = 80;
 // A pending auto-answer is dropped when no ring voltage was seen for this long
 // (longer than any national ring cadence's silent part): the caller gave up.
 inline constexpr int kRingAbandonMs = 8000;
+inline constexpr std::size_t kMaxRingSegments = 16;
+// NTT CAR: ring bursts and pauses of 0.5 s each mark the CAR signal (the UK's
+// 0.4 / 0.2 s double ring does not pass: its pause is too short); a phone that
+// decodes JCLIP answers the second burst with the off-hook primary response,
+// takes the data, and hangs up again after the message (or after
+// kPrimaryResponseMs without one). Any longer ring re-arms it.
+inline constexpr int kCarMinSegmentMs = 350;
+inline constexpr int kCarMaxSegmentMs = 700;
+inline constexpr int kPrimaryResponseMs = 4000;
 
 using Samples = std::vector<int16_t>;
 using SamplesPtr = std::unique_ptr<Samples>;
@@ -91,6 +101,33 @@ struct StatusData {
   double level_dbfs = -120;
   std::array<char, kMaxHeardDigits> heard{};
   std::size_t heard_count = 0;
+  int caller_id_count = 0;
+  dsp::CallerIdFormat cid_format = dsp::CallerIdFormat::none;
+  std::array<char, dsp::kMaxCallerIdNumber> cid_number{};
+  std::size_t cid_number_len = 0;
+  std::array<char, dsp::kMaxCallerIdName> cid_name{};
+  std::size_t cid_name_len = 0;
+  dsp::Absence cid_number_absence = dsp::Absence::none, cid_name_absence = dsp::Absence::none;
+  int cid_month = 0, cid_day = 0, cid_hour = 0, cid_minute = 0;
+  std::array<int, kMaxRingSegments> ring_segments{};
+  std::size_t ring_segment_count = 0;
+};
+
+// A fixed-size text published through the seqlock, one atomic per character.
+template <std::size_t N>
+struct AtomicText {
+  std::array<std::atomic<char>, N> chars{};
+  std::atomic<std::size_t> size{0};
+  void store(const std::array<char, N>& text, std::size_t n, std::memory_order order) {
+    n = std::min(n, N);
+    for (std::size_t i = 0; i < n; ++i) chars[i].store(text[i], order);
+    size.store(n, order);
+  }
+  std::size_t load(std::array<char, N>& text, std::memory_order order) const {
+    const std::size_t n = std::min(size.load(order), N);
+    for (std::size_t i = 0; i < n; ++i) text[i] = chars[i].load(order);
+    return n;
+  }
 };
 
 // Seqlock: one writer (the media worker), readers on any thread. Every field
@@ -109,14 +146,22 @@ class StatusCell {
       polarity_{false};
   std::atomic<int> rings_{0};
   std::atomic<double> listen_hz_{0}, listen_ratio_{0}, level_dbfs_{-120};
-  std::array<std::atomic<char>, kMaxHeardDigits> heard_{};
-  std::atomic<std::size_t> heard_count_{0};
+  AtomicText<kMaxHeardDigits> heard_;
+  std::atomic<int> caller_id_count_{0};
+  std::atomic<dsp::CallerIdFormat> cid_format_{dsp::CallerIdFormat::none};
+  AtomicText<dsp::kMaxCallerIdNumber> cid_number_;
+  AtomicText<dsp::kMaxCallerIdName> cid_name_;
+  std::atomic<dsp::Absence> cid_number_absence_{dsp::Absence::none}, cid_name_absence_{dsp::Absence::none};
+  std::atomic<int> cid_month_{0}, cid_day_{0}, cid_hour_{0}, cid_minute_{0};
+  std::array<std::atomic<int>, kMaxRingSegments> ring_segments_{};
+  std::atomic<std::size_t> ring_segment_count_{0};
 };
 
 class SimPort final : public LinePort {
  public:
   // `event_fd` is the driver's eventfd, signalled after each event is queued.
-  SimPort(std::size_t index, std::string name, int auto_answer_ms, int event_fd);
+  SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::CallerIdFormat caller_id,
+          bool caller_id_auto, int event_fd);
   ~SimPort() override;
 
   std::size_t index() const override { return index_; }
@@ -146,6 +191,8 @@ class SimPort final : public LinePort {
   void go_off_hook();
   void go_on_hook();
   void follow_ring();
+  void ring_edge(bool ring);
+  void hear_caller_id(base::ConstFrameSpan line_audio);
   void produce(base::FrameSpan out);
   void give_back(SamplesPtr samples);
   void post_event(LineEventType type);
@@ -172,6 +219,17 @@ class SimPort final : public LinePort {
   int auto_answer_ms_ = -1;
   uint64_t answer_at_tick_ = 0;     // 0 = no auto-answer pending
   uint64_t last_ring_tick_ = 0;
+  uint64_t segment_start_tick_ = 0;  // when the ring voltage last changed
+  std::array<int, kMaxRingSegments> ring_segments_{};
+  std::size_t ring_segment_count_ = 0;
+
+  dsp::CallerIdReceiver cid_rx_;
+  const bool car_capable_;          // answers NTT's CAR with the primary response
+  bool primary_response_ = false;   // off hook for NTT caller ID, not answered
+  uint64_t primary_end_tick_ = 0;
+  bool car_answered_ = false;       // this call's CAR has been answered
+  int cid_count_ = 0;
+  dsp::CallerIdMessage cid_;        // the last message (strings reserved: copies do not allocate)
 
   std::array<char, kDialBuffer> dial_{};  // ring buffer of digits still to dial
   std::size_t dial_head_ = 0, dial_tail_ = 0;

@@ -240,7 +240,11 @@ TEST(SimDriver, CountsRingsOnEachRisingEdgeAndShowsTheVoltage) {
 }
 
 TEST(SimDriver, AutoAnswersAfterTheConfiguredDelayAndNotBefore) {
-  SimDriver d(one_phone(1000));  // 50 ticks
+  // A phone without NTT caller ID: the 400 / 400 ms cadence below would be CAR to one that has it.
+  SimDriver d({.phones = {{.name = "fxs1",
+                           .auto_answer_ms = 1000,  // 50 ticks
+                           .caller_id = dsp::CallerIdFormat::bell202_mdmf,
+                           .caller_id_auto = false}}});
   auto& port = d.port(0);
   port.set_ring(true);
   tick(port);  // the ring starts here
@@ -410,6 +414,120 @@ TEST(SimDriver, ReportsAFullCommandQueueWhenNoWorkerTicks) {
   EXPECT_TRUE(refused);
   tick(d.port(0));
   EXPECT_TRUE(d.listen(0, 1000));  // the tick emptied the queue
+}
+
+// ---- caller ID and ring measurement ----
+
+// Feeds `audio` to the phone (as the line's audio, frame by frame), padded with silence.
+void hear(LinePort& port, const std::vector<int16_t>& audio, int silence_frames = 10) {
+  std::size_t i = 0;
+  while (i < audio.size()) {
+    base::AudioFrame f{};
+    for (std::size_t k = 0; k < f.size() && i < audio.size(); ++k) f[k] = audio[i++];
+    tick(port, f);
+  }
+  ticks(port, silence_frames);
+}
+
+const dsp::CallerId kCaller{.number = "2025550150", .name = "ALICE", .month = 12, .day = 1, .hour = 9, .minute = 30};
+
+TEST(SimDriver, OnHookPhoneDecodesCallerIdAndReportsTheFormat) {
+  SimDriver d(one_phone());  // decodes every format
+  hear(d.port(0), dsp::render_caller_id(dsp::CallerIdFormat::bell202_mdmf, kCaller));
+  auto s = status(d);
+  EXPECT_EQ(s.caller_id_count, 1);
+  EXPECT_EQ(s.caller_id.format, dsp::CallerIdFormat::bell202_mdmf);
+  EXPECT_EQ(s.caller_id.id, kCaller);
+  EXPECT_FALSE(s.off_hook);
+  EXPECT_TRUE(drain(d).empty());  // on-hook data transmission: no hook events
+
+  hear(d.port(0), dsp::render_caller_id(dsp::CallerIdFormat::dtmf,
+                                        {.number = "", .number_absence = dsp::Absence::withheld}));
+  s = status(d);
+  EXPECT_EQ(s.caller_id_count, 2);
+  EXPECT_EQ(s.caller_id.format, dsp::CallerIdFormat::dtmf);
+  EXPECT_TRUE(s.caller_id.id.number.empty());
+  EXPECT_EQ(s.caller_id.id.number_absence, dsp::Absence::withheld);
+}
+
+TEST(SimDriver, PhoneSetToOneFormatIgnoresAnother) {
+  SimDriver d({.phones = {{.name = "fxs1", .caller_id = dsp::CallerIdFormat::etsi, .caller_id_auto = false}}});
+  hear(d.port(0), dsp::render_caller_id(dsp::CallerIdFormat::bell202_mdmf, kCaller));
+  EXPECT_EQ(status(d).caller_id_count, 0);
+  hear(d.port(0), dsp::render_caller_id(dsp::CallerIdFormat::etsi, kCaller));
+  EXPECT_EQ(status(d).caller_id_count, 1);
+}
+
+TEST(SimDriver, RingSegmentsAreMeasuredInTicks) {
+  SimDriver d(one_phone());
+  auto& port = d.port(0);
+  bool on = true;
+  for (int ms : {2000, 4000, 2000}) {
+    port.set_ring(on);
+    ticks(port, ms / 20);
+    on = !on;
+  }
+  port.set_ring(false);
+  tick(port);
+  EXPECT_EQ(status(d).ring_segments_ms, (std::vector<int>{2000, 4000, 2000}));
+  EXPECT_EQ(status(d).rings, 2);
+}
+
+TEST(SimDriver, NttPhoneRespondsToCarOnlyAtTheSecondBurst) {
+  SimDriver d({.phones = {{.name = "fxs1", .caller_id = dsp::CallerIdFormat::jclip, .caller_id_auto = false}}});
+  auto& port = d.port(0);
+  port.set_ring(true);
+  ticks(port, 25);  // 500 ms
+  port.set_ring(false);
+  ticks(port, 25);
+  EXPECT_FALSE(status(d).off_hook);
+  EXPECT_TRUE(drain(d).empty());
+  port.set_ring(true);
+  tick(port);
+  EXPECT_TRUE(status(d).off_hook);  // the primary response
+  auto events = drain(d);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, LineEventType::off_hook);
+  port.set_ring(false);
+  ticks(port, 15);
+  hear(port, dsp::render_caller_id(dsp::CallerIdFormat::jclip, kCaller), 2);
+  const auto st = status(d);
+  EXPECT_FALSE(st.off_hook);  // hung up after the message
+  EXPECT_EQ(st.caller_id_count, 1);
+  EXPECT_EQ(st.caller_id.id.number, "2025550150");
+  events = drain(d);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, LineEventType::on_hook);
+}
+
+TEST(SimDriver, NttPhoneHangsUpAfterItsPrimaryResponseWhenNoDataComes) {
+  SimDriver d(one_phone());  // auto decodes JCLIP too
+  auto& port = d.port(0);
+  for (int burst = 0; burst < 2; ++burst) {
+    port.set_ring(true);
+    ticks(port, 25);
+    port.set_ring(false);
+    ticks(port, 25);
+  }
+  EXPECT_TRUE(status(d).off_hook);
+  ticks(port, 4000 / 20);  // the phone gives up after 4 s (sim_port.hpp kPrimaryResponseMs)
+  EXPECT_FALSE(status(d).off_hook);
+  auto events = drain(d);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].type, LineEventType::on_hook);
+}
+
+TEST(SimDriver, UkDoubleRingIsNotCar) {
+  SimDriver d(one_phone());
+  auto& port = d.port(0);
+  bool on = true;
+  for (int ms : {400, 200, 400, 2000, 400, 200, 400}) {
+    port.set_ring(on);
+    ticks(port, ms / 20);
+    on = !on;
+  }
+  EXPECT_FALSE(status(d).off_hook);
+  EXPECT_TRUE(drain(d).empty());
 }
 
 }  // namespace

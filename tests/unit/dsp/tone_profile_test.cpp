@@ -1,6 +1,9 @@
 // Each built-in profile against the national values, measured on the
 // generated audio: frequencies by Goertzel over each on-period, cadence by
-// the level of each 20 ms frame.
+// the level of each 20 ms frame. Then the profiles as data: every built-in
+// TOML file parses, each country's caller ID, hook and disconnect values, a
+// user's override on top of a built-in, and each malformed value reported
+// with its key and position.
 #include "sipline/dsp/tone_profile.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +14,7 @@
 
 #include "sipline/dsp/goertzel.hpp"
 #include "sipline/dsp/tone_generator.hpp"
+#include "sipline/dsp/tone_profile_toml.hpp"
 #include "signals.hpp"
 
 namespace sipline::dsp {
@@ -235,6 +239,297 @@ TEST(ToneProfile, JapaneseRingbackIsModulatedAtSixteenHertz) {
     bhi = std::max(bhi, db);
   }
   EXPECT_LT(bhi - blo, 0.5);
+}
+
+
+// ---- The profiles as data -------------------------------------------------
+
+constexpr ToneKind kAllTones[] = {ToneKind::dial,         ToneKind::ringback,     ToneKind::busy,
+                                  ToneKind::congestion,   ToneKind::call_waiting, ToneKind::stutter_dial,
+                                  ToneKind::special_information};
+
+bool same_steps(const ToneSpec& a, const ToneSpec& b) {
+  if (a.steps.size() != b.steps.size()) return false;
+  for (std::size_t i = 0; i < a.steps.size(); ++i) {
+    const ToneStep& x = a.steps[i];
+    const ToneStep& y = b.steps[i];
+    if (x.f1_hz != y.f1_hz || x.f2_hz != y.f2_hz || x.mod_hz != y.mod_hz || x.level_dbm0 != y.level_dbm0 ||
+        x.duration_ms != y.duration_ms) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string describe(const ProfileResult& r) {
+  return r ? std::string("ok") : std::to_string(r.error().line) + ":" + std::to_string(r.error().column) + ": " +
+                                     r.error().message;
+}
+
+TEST(ToneProfileToml, EveryBuiltInFileParsesAsACompleteProfile) {
+  ASSERT_EQ(built_in_profile_files().size(), 5u);
+  std::vector<std::string> countries;
+  for (const BuiltInProfileFile& f : built_in_profile_files()) {
+    SCOPED_TRACE(std::string(f.name));
+    const ProfileResult p = parse_tone_profile_text(f.text);
+    ASSERT_TRUE(p) << describe(p);
+    countries.push_back(p->country);
+    // The file is the profile find_tone_profile() serves.
+    const ToneProfile* served = find_tone_profile(p->country);
+    ASSERT_NE(served, nullptr);
+    for (ToneKind k : kAllTones) EXPECT_TRUE(same_steps(p->tone(k), served->tone(k)));
+    EXPECT_EQ(p->ring_cadence_ms, served->ring_cadence_ms);
+  }
+  EXPECT_EQ(countries, tone_profile_names());
+}
+
+TEST(ToneProfileToml, EveryProfileHasEveryToneAndAValidCallerIdSection) {
+  for (const std::string& name : tone_profile_names()) {
+    SCOPED_TRACE(name);
+    const ToneProfile& p = *find_tone_profile(name);
+    for (ToneKind k : kAllTones) EXPECT_FALSE(p.tone(k).empty()) << static_cast<int>(k);
+    EXPECT_NE(p.caller_id.format, CallerIdFormat::none);
+    EXPECT_GT(p.caller_id.data_delay_ms, 0);
+    EXPECT_GE(p.caller_id.ring_delay_ms, 200) << "ETSI, GR-30, SIN 227: >= 200 ms of silence before ringing";
+    EXPECT_LE(p.caller_id.level_dbm0, 0);
+    EXPECT_FALSE(p.caller_id.car_cadence_ms.empty());
+    EXPECT_EQ(p.caller_id.car_cadence_ms.size() % 2, 0u);
+    EXPECT_LT(p.hook.flash_min_ms, p.hook.flash_max_ms);
+    EXPECT_LE(p.hook.debounce_ms, p.hook.flash_min_ms);
+    EXPECT_EQ(p.hook.debounce_ms, 30);
+  }
+}
+
+TEST(ToneProfileToml, CallerIdFollowsEachCountrysStandard) {
+  const CallerIdTiming& us = find_tone_profile("US")->caller_id;
+  EXPECT_EQ(us.format, CallerIdFormat::bell202_mdmf);
+  EXPECT_EQ(us.alert, CallerIdAlert::first_ring);
+  EXPECT_EQ(us.data_delay_ms, 500);
+  EXPECT_EQ(us.ring_delay_ms, 200);
+
+  const CallerIdTiming& uk = find_tone_profile("UK")->caller_id;
+  EXPECT_EQ(uk.format, CallerIdFormat::bt);
+  EXPECT_EQ(uk.alert, CallerIdAlert::dt_as);
+  EXPECT_EQ(uk.reversal_ms, 150);
+  EXPECT_EQ(uk.alert_ms, 100);
+  EXPECT_EQ(uk.data_delay_ms, 150);
+  EXPECT_EQ(uk.ring_delay_ms, 250);
+
+  const CallerIdTiming& de = find_tone_profile("DE")->caller_id;
+  EXPECT_EQ(de.format, CallerIdFormat::etsi);
+  EXPECT_EQ(de.alert, CallerIdAlert::rp_as);
+  EXPECT_EQ(de.alert_ms, 250);
+  EXPECT_EQ(de.data_delay_ms, 500);
+  EXPECT_EQ(de.ring_delay_ms, 250);
+
+  const CallerIdTiming& fr = find_tone_profile("FR")->caller_id;
+  EXPECT_EQ(fr.format, CallerIdFormat::etsi);
+  EXPECT_EQ(fr.alert, CallerIdAlert::dt_as);
+  EXPECT_EQ(fr.reversal_ms, 150);
+  EXPECT_EQ(fr.alert_ms, 100);
+  EXPECT_EQ(fr.data_delay_ms, 100);
+  EXPECT_EQ(fr.ring_delay_ms, 250);
+
+  const CallerIdTiming& jp = find_tone_profile("JP")->caller_id;
+  EXPECT_EQ(jp.format, CallerIdFormat::jclip);
+  EXPECT_EQ(jp.alert, CallerIdAlert::ntt_car);
+  EXPECT_EQ(jp.car_cadence_ms, (std::vector<int>{500, 500}));
+  EXPECT_EQ(jp.car_timeout_ms, 6000);
+  EXPECT_EQ(jp.data_delay_ms, 300);
+  EXPECT_EQ(jp.ring_delay_ms, 200);
+}
+
+TEST(ToneProfileToml, HookAndDisconnectFollowNationalPractice) {
+  EXPECT_EQ(find_tone_profile("US")->disconnect.loop_drop_ms, 800);
+  EXPECT_FALSE(find_tone_profile("US")->disconnect.polarity_reversal);
+  EXPECT_EQ(find_tone_profile("UK")->hook.flash_min_ms, 50);
+  EXPECT_EQ(find_tone_profile("UK")->hook.flash_max_ms, 150);
+  EXPECT_EQ(find_tone_profile("US")->hook.flash_max_ms, 900);
+  for (const std::string& name : tone_profile_names()) EXPECT_TRUE(find_tone_profile(name)->disconnect.busy_tone);
+}
+
+TEST(ToneProfileToml, AlertNamesRoundTrip) {
+  for (CallerIdAlert a : {CallerIdAlert::first_ring, CallerIdAlert::line_reversal, CallerIdAlert::dt_as,
+                          CallerIdAlert::rp_as, CallerIdAlert::ntt_car}) {
+    EXPECT_EQ(caller_id_alert_from_string(to_string(a)), a);
+  }
+  EXPECT_EQ(caller_id_alert_from_string("ring"), std::nullopt);
+}
+
+// ITU-T E.180 SIT: 950, 1400, 1800 Hz, 330 ms each, then 1 s silence.
+TEST(ToneProfile, SpecialInformationToneRisesThroughThreeFrequencies) {
+  for (const std::string& name : tone_profile_names()) {
+    SCOPED_TRACE(name);
+    const std::vector<int16_t> s = render(find_tone_profile(name)->special_information, 2 * 1990 + 500);
+    const std::vector<LevelRun> runs = frame_runs(s);
+    ASSERT_GE(runs.size(), 4u);
+    EXPECT_TRUE(runs[0].on);
+    EXPECT_NEAR(static_cast<double>(runs[0].length) / kSamplesPerMs, 990, 2 * base::kFrameMs + 1);
+    EXPECT_NEAR(static_cast<double>(runs[1].length) / kSamplesPerMs, 1000, 2 * base::kFrameMs + 1);
+    const double freqs[] = {950, 1400, 1800};
+    for (std::size_t i = 0; i < 3; ++i) {
+      expect_frequencies(s, {true, i * 330 * kSamplesPerMs, 330 * kSamplesPerMs}, {freqs[i]},
+                         "segment " + std::to_string(i));
+    }
+  }
+}
+
+TEST(ToneProfileToml, AnOverrideChangesOnlyWhatItNames) {
+  const ToneProfile& us = *find_tone_profile("US");
+  // As the config loader will see it: a [countries.US] table of sipline.toml.
+  const toml::table root = toml::parse(R"(
+[countries.US]
+ring_cadence_ms = [1000, 3000]
+[countries.US.caller_id]
+format = "bell202_sdmf"
+[countries.US.tones]
+busy = [{f1 = 480, f2 = 620, level = -20, ms = 400}, {f1 = 0, ms = 600}]
+)");
+  const toml::table* us_table = root["countries"]["US"].as_table();
+  ASSERT_NE(us_table, nullptr);
+  const ProfileResult p = parse_tone_profile(*us_table, &us);
+  ASSERT_TRUE(p) << describe(p);
+  EXPECT_EQ(p->country, "US");
+  EXPECT_EQ(p->ring_cadence_ms, (std::vector<int>{1000, 3000}));
+  EXPECT_EQ(p->caller_id.format, CallerIdFormat::bell202_sdmf);
+  ASSERT_EQ(p->busy.steps.size(), 2u);
+  EXPECT_EQ(p->busy.steps[0].level_dbm0, -20);
+  EXPECT_EQ(p->busy.steps[0].duration_ms, 400);
+  EXPECT_EQ(p->busy.steps[1].duration_ms, 600);
+  // The rest is the base's.
+  EXPECT_EQ(p->caller_id.alert, us.caller_id.alert);
+  EXPECT_EQ(p->caller_id.data_delay_ms, us.caller_id.data_delay_ms);
+  EXPECT_EQ(p->caller_id.ring_delay_ms, us.caller_id.ring_delay_ms);
+  for (ToneKind k : kAllTones) {
+    if (k != ToneKind::busy) {
+      EXPECT_TRUE(same_steps(p->tone(k), us.tone(k))) << static_cast<int>(k);
+    }
+  }
+  EXPECT_EQ(p->hook.flash_min_ms, us.hook.flash_min_ms);
+  EXPECT_EQ(p->hook.flash_max_ms, us.hook.flash_max_ms);
+  EXPECT_EQ(p->disconnect.loop_drop_ms, us.disconnect.loop_drop_ms);
+  // The built-in itself is untouched.
+  EXPECT_EQ(us.ring_cadence_ms, (std::vector<int>{2000, 4000}));
+
+  // An empty override is the base.
+  const ProfileResult same = parse_tone_profile(toml::table{}, &us);
+  ASSERT_TRUE(same) << describe(same);
+  EXPECT_EQ(same->caller_id.format, us.caller_id.format);
+  EXPECT_TRUE(same_steps(same->busy, us.busy));
+}
+
+struct BadInput {
+  const char* what;
+  const char* toml;
+  std::string message;  // the error message starts with this
+  int line;
+  int column = 0;  // 0: not checked
+};
+
+TEST(ToneProfileToml, EachBadValueIsReportedWithItsKeyAndPosition) {
+  const std::vector<BadInput> cases = {
+      {"unknown key", "ring_cadance_ms = [1000, 1000]\n", "ring_cadance_ms: unknown key", 1, 1},
+      {"unknown key in a section", "[hook]\nflash_min = 100\n", "hook.flash_min: unknown key", 2, 1},
+      {"unknown key in a step", "[tones]\nbusy = [{f1 = 480, freq = 620, level = -24, ms = 500}]\n",
+       "tones.busy[0].freq: unknown key", 2},
+      {"empty tone", "[tones]\nbusy = []\n", "tones.busy: must not be empty", 2, 8},
+      {"zero-length step before the last", "[tones]\nbusy = [{f1 = 480, level = -24, ms = 0}, {f1 = 0, ms = 500}]\n",
+       "tones.busy[0].ms: 0 (until stopped) is only allowed on the last step", 2},
+      {"zero-length silence", "[tones]\nbusy = [{f1 = 480, level = -24, ms = 500}, {f1 = 0, ms = 0}]\n",
+       "tones.busy[1].ms: a silent step needs a duration", 2},
+      {"all silent", "[tones]\nbusy = [{f1 = 0, ms = 500}]\n", "tones.busy: every step is silent", 2},
+      {"silent step with f2", "[tones]\nbusy = [{f1 = 480, level = -24, ms = 500}, {f1 = 0, f2 = 620, ms = 500}]\n",
+       "tones.busy[1].f2: a silent step (f1 = 0) has no f2", 2},
+      {"negative step duration", "[tones]\nringback = [\n  {f1 = 440, level = -19, ms = -2000},\n]\n",
+       "tones.ringback[0].ms: -2000 is out of range 0..60000", 3},
+      {"missing step level", "[tones]\ndial = [{f1 = 350, ms = 0}]\n", "tones.dial[0].level: missing", 2},
+      {"frequency too high", "[tones]\ndial = [{f1 = 4400, level = -13, ms = 0}]\n",
+       "tones.dial[0].f1: 4400 is out of range 0..4000", 2},
+      {"negative frequency", "[tones]\ndial = [{f1 = 350, f2 = -440, level = -13, ms = 0}]\n",
+       "tones.dial[0].f2: -440 is out of range 0..4000", 2},
+      {"level above 0", "[tones]\ndial = [{f1 = 350, f2 = 440, level = 3, ms = 0}]\n",
+       "tones.dial[0].level: 3 is out of range -60..0", 2},
+      {"tone not an array", "[tones]\ndial = 350\n", "tones.dial: expected an array of steps, got an integer", 2, 8},
+      {"odd ring cadence", "ring_cadence_ms = [2000, 4000, 2000]\n", "ring_cadence_ms: 3 entries", 1, 19},
+      {"zero ring cadence entry", "\n\nring_cadence_ms = [2000, 0]\n",
+       "ring_cadence_ms[1]: 0 is out of range 1..60000", 3, 26},
+      {"empty ring cadence", "ring_cadence_ms = []\n", "ring_cadence_ms: must not be empty", 1},
+      {"negative caller ID delay", "[caller_id]\ndata_delay_ms = -5\n",
+       "caller_id.data_delay_ms: -5 is out of range 0..60000", 2, 17},
+      {"caller ID level", "[caller_id]\nlevel_dbm0 = -70.5\n", "caller_id.level_dbm0: -70.5 dBm0 is out of range -60..0", 2},
+      {"unknown caller ID format", "[caller_id]\nformat = \"x\"\n", "caller_id.format: unknown format \"x\" (", 2, 10},
+      {"unknown caller ID alert", "[caller_id]\nalert = \"ring\"\n",
+       "caller_id.alert: unknown alert \"ring\" (first_ring, line_reversal, dt_as, rp_as, ntt_car)", 2, 9},
+      {"odd CAR cadence", "[caller_id]\ncar_cadence_ms = [500]\n", "caller_id.car_cadence_ms: 1 entries", 2},
+      {"flash window empty", "[hook]\nflash_min_ms = 900\nflash_max_ms = 900\n",
+       "hook.flash_max_ms: 900 must be greater than hook.flash_min_ms (900)", 3, 16},
+      {"flash max below the base's min", "[hook]\nflash_max_ms = 50\n",
+       "hook.flash_max_ms: 50 must be greater than hook.flash_min_ms (100)", 2},
+      {"flash min above the base's max", "[hook]\nflash_min_ms = 1000\n",
+       "hook.flash_min_ms: 1000 must be less than hook.flash_max_ms (900)", 2},
+      {"debounce longer than a flash", "[hook]\ndebounce_ms = 200\n",
+       "hook.debounce_ms: 200 must not exceed hook.flash_min_ms (100)", 2},
+      {"wrong type", "[hook]\nflash_min_ms = \"100\"\n", "hook.flash_min_ms: expected an integer, got a string", 2},
+      {"section not a table", "hook = 5\n", "hook: expected a table, got an integer", 1},
+      {"boolean expected", "[disconnect]\nbusy_tone = 1\n", "disconnect.busy_tone: expected true or false", 2},
+      {"negative loop drop", "[disconnect]\nloop_drop_ms = -800\n", "disconnect.loop_drop_ms: -800 is out of range", 2},
+      {"bad country", "country = \"USA\"\n", "country: \"USA\" is not an ISO 3166 alpha-2 code", 1},
+      {"TOML syntax", "[hook\n", "TOML syntax", 1},
+  };
+  const ToneProfile& us = *find_tone_profile("US");
+  for (const BadInput& c : cases) {
+    SCOPED_TRACE(c.what);
+    const ProfileResult p = parse_tone_profile_text(c.toml, &us);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().message.substr(0, c.message.size()), c.message) << p.error().message;
+    EXPECT_EQ(p.error().line, c.line) << p.error().message;
+    if (c.column != 0) {
+      EXPECT_EQ(p.error().column, c.column) << p.error().message;
+    }
+  }
+}
+
+// Line of the first occurrence of `needle` in `text` (1-based).
+int line_of(std::string_view text, std::string_view needle) {
+  const std::size_t at = text.find(needle);
+  return at == std::string_view::npos ? -1
+                                      : 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+}
+
+// Without a base (a complete profile, as a built-in file), every key is
+// required; the error points at the table that lacks it.
+TEST(ToneProfileToml, ACompleteProfileNeedsEveryKey) {
+  const std::string us(built_in_profile_files()[0].text);
+  const auto without = [&](std::string_view line) {
+    std::string text = us;
+    const std::size_t at = text.find(line);
+    EXPECT_NE(at, std::string::npos) << line;
+    text.erase(at, line.size());
+    return parse_tone_profile_text(text);
+  };
+
+  ProfileResult p = without("debounce_ms = 30\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "hook.debounce_ms: missing");
+  EXPECT_EQ(p.error().line, line_of(us, "[hook]"));
+
+  p = without("alert = \"first_ring\"\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "caller_id.alert: missing");
+  EXPECT_EQ(p.error().line, line_of(us, "[caller_id]"));
+
+  p = without("country = \"US\"\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "country: missing");
+
+  const std::size_t disconnect = us.find("# Telling the phone");
+  ASSERT_NE(disconnect, std::string::npos);
+  p = parse_tone_profile_text(us.substr(0, disconnect));
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "disconnect: missing table [disconnect]");
+
+  // With the US profile as base, the same text without those keys is fine.
+  EXPECT_TRUE(parse_tone_profile_text(us.substr(0, disconnect), find_tone_profile("US")));
 }
 
 }  // namespace

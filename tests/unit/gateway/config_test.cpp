@@ -1,7 +1,9 @@
 #include "config/config.hpp"
+#include "sipline/dsp/tone_profile_toml.hpp"
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <stdlib.h>
@@ -125,6 +127,93 @@ target = "sip:$digits@127.0.0.1"
   ASSERT_EQ(c->dial_plan.rules().size(), 2u);
   EXPECT_EQ(c->dial_plan.match("911").target, "sip:911@pstn.example");
   EXPECT_EQ(c->dial_plan.match("301").target, "sip:301@127.0.0.1");
+}
+
+TEST(Config, PortCallerIdFormatsOverrideTheProfileAndTheSimPhoneDecodesAutoByDefault) {
+  auto c = parse_config(R"(
+[[lines.port]]
+name = "a"
+number = "301"
+caller_id = "DTMF"
+phone_caller_id = "dtmf"
+[[lines.port]]
+name = "b"
+number = "302"
+caller_id = "none"
+phone_caller_id = "auto"
+[[lines.port]]
+name = "c"
+number = "303"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->lines.ports.size(), 3u);
+  EXPECT_EQ(c->lines.ports[0].caller_id, dsp::CallerIdFormat::dtmf);
+  EXPECT_EQ(c->lines.ports[0].phone_caller_id, dsp::CallerIdFormat::dtmf);
+  EXPECT_EQ(c->lines.ports[1].caller_id, dsp::CallerIdFormat::none);
+  EXPECT_FALSE(c->lines.ports[1].phone_caller_id.has_value());  // auto
+  EXPECT_FALSE(c->lines.ports[2].caller_id.has_value());        // the country profile's
+  EXPECT_FALSE(c->lines.ports[2].phone_caller_id.has_value());
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"1\"\ncaller_id = \"fsk\"\n", 4,
+                         "lines.port.caller_id: unknown caller ID format \"fsk\"");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"1\"\ncaller_id = \"auto\"\n", 4,
+                         "lines.port.caller_id");
+  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"1\"\nphone_caller_id = 3\n", 4,
+                         "phone_caller_id");
+}
+
+TEST(Config, CountriesOverrideABuiltInProfileKeyByKey) {
+  auto c = parse_config(R"(
+[countries.us]
+ring_cadence_ms = [1000, 3000]
+[countries.us.caller_id]
+format = "bell202_sdmf"
+[lines]
+country = "US"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  const dsp::ToneProfile* us = c->lines.profile("us");
+  ASSERT_NE(us, nullptr);
+  EXPECT_EQ(us->ring_cadence_ms, (std::vector<int>{1000, 3000}));
+  EXPECT_EQ(us->caller_id.format, dsp::CallerIdFormat::bell202_sdmf);
+  const dsp::ToneProfile* builtin = dsp::find_tone_profile("US");
+  EXPECT_EQ(us->caller_id.alert, builtin->caller_id.alert);      // the rest is the built-in's
+  EXPECT_EQ(us->dial.steps.size(), builtin->dial.steps.size());
+  EXPECT_EQ(c->lines.profile("JP"), dsp::find_tone_profile("JP"));  // not overridden
+  EXPECT_EQ(c->lines.profile("GB"), dsp::find_tone_profile("UK"));
+}
+
+TEST(Config, CountriesDefineANewCountryOnlyCompletely) {
+  // A complete profile: the built-in US file under another name.
+  std::string us_file(dsp::built_in_profile_files()[0].text);
+  const std::string us_line = "country = \"US\"";
+  ASSERT_NE(us_file.find(us_line), std::string::npos);
+  us_file.replace(us_file.find(us_line), us_line.size(), "country = \"CA\"");
+  // Its tables become [countries.CA.*].
+  std::string text;
+  std::istringstream in(us_file);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '[') line = "[countries.CA." + line.substr(1);
+    text += line + "\n";
+  }
+  // Top-level keys go first, under [countries.CA].
+  auto c = parse_config("[countries.CA]\n" + text + "[lines]\ncountry = \"CA\"\n", "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_NE(c->lines.profile("CA"), nullptr);
+  EXPECT_EQ(c->lines.ports[0].country, "CA");
+
+  // Only a few keys for a country without a built-in profile: every key is needed.
+  expect_invalid_at_line("[countries.IT]\ncountry = \"IT\"\nring_cadence_ms = [1000, 4000]\n", 1,
+                         "every key is needed");
+  expect_invalid_at_line("[lines]\ncountry = \"IT\"\n", 2, "unknown country \"IT\"");
+}
+
+TEST(Config, CountriesErrorsNameTheKeyAndLine) {
+  expect_invalid_at_line("[countries.US]\nring_cadence_ms = [1000, 0]\n", 2, "countries.US.ring_cadence_ms");
+  expect_invalid_at_line("[countries.US.caller_id]\nformat = \"fsk\"\n", 2, "countries.US.caller_id.format");
+  expect_invalid_at_line("[countries.US]\ncountry = \"JP\"\n", 2, "does not match");
+  expect_invalid_at_line("[countries]\nUS = 3\n", 2, "countries.US");
 }
 
 TEST(Config, SyntaxErrorReportsLineAndColumn) {

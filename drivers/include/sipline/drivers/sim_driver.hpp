@@ -19,6 +19,7 @@
 
 #include "sipline/base/result.hpp"
 #include "sipline/drivers/line_driver.hpp"
+#include "sipline/dsp/caller_id.hpp"
 
 namespace sipline::drivers {
 
@@ -35,11 +36,23 @@ struct SimPhoneStatus {
   double listen_hz = 0;          // frequency being watched (0 = none)
   double listen_ratio = 0;       // its power ratio over the last 200 ms (0..1), see dsp::tone_power_ratio
   double level_dbfs = -120;      // level of what the phone hears, last 200 ms
+  // Caller ID decoded from the line audio (on hook, or off hook during NTT's
+  // primary response): how many messages so far, and the last one.
+  int caller_id_count = 0;
+  dsp::CallerIdMessage caller_id;
+  // The ring voltage's on/off segments (ms) since this call began ringing
+  // (the first is "on"); at most 16, the current one not included.
+  std::vector<int> ring_segments_ms;
 };
 
 struct SimPhoneConfig {
   std::string name;              // e.g. "fxs1"
   int auto_answer_ms = -1;       // off hook this long after the first ring starts; -1 = never
+  // The caller ID the phone decodes: one format, or all side by side
+  // (`caller_id_auto`). A phone that decodes jclip (or auto) answers NTT's
+  // CAR signal with the off-hook primary response.
+  dsp::CallerIdFormat caller_id = dsp::CallerIdFormat::none;
+  bool caller_id_auto = true;
 };
 
 struct SimDriverConfig {

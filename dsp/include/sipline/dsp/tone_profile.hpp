@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sipline/dsp/caller_id.hpp"
+
 namespace sipline::dsp {
 
 struct ToneStep {
@@ -24,7 +26,47 @@ struct ToneSpec {
   bool empty() const { return steps.empty(); }
 };
 
-enum class ToneKind { none, dial, ringback, busy, congestion, call_waiting, stutter_dial };
+enum class ToneKind { none, dial, ringback, busy, congestion, call_waiting, stutter_dial, special_information };
+
+// The alerting that announces caller ID on an FXS port (ETSI EN 300 659-1 §6,
+// Bellcore GR-30, BT SIN 227, NTT).
+enum class CallerIdAlert {
+  first_ring,     // data in the silence after the first ring (Bellcore; ETSI "during ringing")
+  line_reversal,  // line reversal, data, then ringing (DTMF caller ID)
+  dt_as,          // line reversal, DT-AS (BT: idle-state tone alert), data, then ringing
+  rp_as,          // a short ring pulse (RP-AS), data, then ringing
+  ntt_car,        // NTT: CAR ring signal until the phone's off-hook primary response, data, then ringing
+};
+std::string_view to_string(CallerIdAlert alert);
+std::optional<CallerIdAlert> caller_id_alert_from_string(std::string_view name);
+
+// How and when an FXS port sends caller ID.
+struct CallerIdTiming {
+  CallerIdFormat format = CallerIdFormat::bell202_mdmf;
+  CallerIdAlert alert = CallerIdAlert::first_ring;
+  int reversal_ms = 0;      // line reversal -> DT-AS, or -> data when there is no tone
+  int alert_ms = 100;       // DT-AS / TAS tone, or RP-AS ring pulse, length
+  int data_delay_ms = 500;  // end of the alert (ring, tone, pulse, primary response) -> first data bit
+  int ring_delay_ms = 200;  // end of the data -> first (normal) ring
+  double level_dbm0 = -13;  // FSK / DTMF level
+  std::vector<int> car_cadence_ms{500, 500};  // ntt_car: CAR on/off
+  int car_timeout_ms = 6000;  // ntt_car: no primary response in this time -> ring without caller ID
+};
+
+// How a phone's hook switch is read.
+struct HookTiming {
+  int flash_min_ms = 80;    // a shorter on-hook is a bounce, ignored
+  int flash_max_ms = 800;   // on hook longer than this is a hang-up
+  int debounce_ms = 30;
+};
+
+// How the line tells the phone (FXS) or the gateway (FXO) that the other
+// party hung up.
+struct DisconnectSignalling {
+  bool polarity_reversal = false;  // the line's polarity returns to normal / reverses
+  int loop_drop_ms = 0;            // open loop current (CPC) for this long; 0 = none
+  bool busy_tone = true;           // busy (or congestion) tone until on hook
+};
 
 struct ToneProfile {
   std::string country;     // ISO 3166 alpha-2 code as configured: "US", "JP", ...
@@ -34,7 +76,11 @@ struct ToneProfile {
   ToneSpec congestion;     // reorder
   ToneSpec call_waiting;
   ToneSpec stutter_dial;
+  ToneSpec special_information;  // SIT (ITU-T Q.35 / E.180 §7)
   std::vector<int> ring_cadence_ms;  // on, off, on, off ... (ms), repeated
+  CallerIdTiming caller_id;
+  HookTiming hook;
+  DisconnectSignalling disconnect;
 
   const ToneSpec& tone(ToneKind kind) const;
 };

@@ -1,5 +1,8 @@
 #include "call/fxs_line.hpp"
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,14 @@ struct Recorder : FxsLine::Io, FxsLine::Owner {
     ringing = on;
   }
   void play_tone(std::size_t, ToneKind t) override { tone = t; }
+  void set_polarity(std::size_t, bool r) override { reversed = r; }
+  void play_signal(std::size_t, std::vector<int16_t> samples) override {
+    signals.push_back(samples.size());
+    signal_playing = !samples.empty();
+  }
+  bool reversed = false;
+  bool signal_playing = false;
+  std::vector<std::size_t> signals;  // sample counts of the signals played (0 = stop)
   void place_call(std::size_t, const std::string& target, const std::string& digits) override {
     actions.push_back("call " + digits + " " + target);
   }
@@ -46,6 +57,7 @@ class FxsLineTest : public ::testing::Test {
                               .name = "fxs1",
                               .number = "201",
                               .profile = &us_,
+                              .caller_id_format = {},
                               .interdigit_timeout = Millis(4000),
                               .first_digit_timeout = Millis(15000),
                               .no_answer_timeout = Millis(30000)},
@@ -124,9 +136,14 @@ TEST_F(FxsLineTest, IncomingCallRingsWithTheCountryCadenceUntilAnswered) {
   EXPECT_FALSE(rec_.ringing);
 }
 
-TEST_F(FxsLineTest, JapaneseLineRingsOneSecondOnTwoOff) {
-  FxsLine jp{FxsLineConfig{.index = 1, .name = "jp", .number = "1", .profile = dsp::find_tone_profile("JP")}, clock_,
-             rec_, rec_};
+// (With caller ID the NTT CAR signal comes first: FxsCallerIdTest.)
+TEST_F(FxsLineTest, JapaneseLineWithoutCallerIdRingsOneSecondOnTwoOff) {
+  FxsLine jp{FxsLineConfig{.index = 1,
+                           .name = "jp",
+                           .number = "1",
+                           .profile = dsp::find_tone_profile("JP"),
+                           .caller_id_format = dsp::CallerIdFormat::none},
+             clock_, rec_, rec_};
   ASSERT_TRUE(jp.offer_incoming_call());
   clock_.advance(Millis(999));
   EXPECT_TRUE(rec_.ringing);
@@ -220,6 +237,180 @@ TEST_F(FxsLineTest, DigitsDuringAConnectedCallDoNotRedial) {
   line_.on_digit('2');
   EXPECT_EQ(line_.state(), LineState::connected);
   EXPECT_EQ(rec_.actions, (std::vector<std::string>{"answer"}));
+}
+
+// ---- caller ID sequences (the timing values come from each profile) ----
+
+class FxsCallerIdTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<FxsLine> line(const char* country, std::optional<dsp::CallerIdFormat> format = std::nullopt) {
+    return std::make_unique<FxsLine>(FxsLineConfig{.index = 0,
+                                                   .name = "fxs1",
+                                                   .number = "201",
+                                                   .profile = dsp::find_tone_profile(country),
+                                                   .caller_id_format = format,
+                                                   .interdigit_timeout = Millis(4000),
+                                                   .first_digit_timeout = Millis(15000),
+                                                   .no_answer_timeout = Millis(60000)},
+                                     clock_, rec_, rec_);
+  }
+  // Advances in 10 ms steps until `done` or `limit` ms; returns the time taken.
+  int advance_until(const std::function<bool()>& done, int limit = 20000) {
+    for (int t = 0; t <= limit; t += 10) {
+      if (done()) return t;
+      clock_.advance(Millis(10));
+    }
+    ADD_FAILURE() << "condition not reached in " << limit << " ms";
+    return -1;
+  }
+  static std::size_t samples_for(int ms) { return static_cast<std::size_t>(ms) * 8; }
+
+  dsp::CallerId caller_{.number = "2025550150", .name = "ALICE", .month = 12, .day = 1, .hour = 9, .minute = 30};
+  base::ManualClock clock_;
+  Recorder rec_;
+};
+
+TEST_F(FxsCallerIdTest, BellDataGoesInTheSilenceAfterTheFirstRingAndTheCadenceKeepsItsTiming) {
+  auto l = line("US");
+  const auto t = l->caller_id_timing();
+  ASSERT_EQ(t.alert, dsp::CallerIdAlert::first_ring);
+  const auto& cadence = dsp::find_tone_profile("US")->ring_cadence_ms;
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  EXPECT_TRUE(rec_.ringing);
+  EXPECT_TRUE(rec_.signals.empty());
+  EXPECT_EQ(advance_until([&] { return !rec_.ringing; }), cadence[0]);
+  EXPECT_EQ(advance_until([&] { return !rec_.signals.empty(); }), t.data_delay_ms);
+  ASSERT_EQ(rec_.signals.size(), 1u);
+  EXPECT_GT(rec_.signals[0], samples_for(100));
+  EXPECT_FALSE(rec_.reversed);
+  // The second ring comes where the cadence puts it: the data fits the silence.
+  EXPECT_EQ(advance_until([&] { return rec_.ringing; }), cadence[1] - t.data_delay_ms);
+  EXPECT_EQ(rec_.ring_edges, 2);
+}
+
+TEST_F(FxsCallerIdTest, LineReversalAndDtAsComeBeforeTheDataAndTheFirstRing) {
+  for (const char* country : {"UK", "FR"}) {
+    SCOPED_TRACE(country);
+    rec_ = Recorder{};
+    auto l = line(country);
+    const auto t = l->caller_id_timing();
+    ASSERT_EQ(t.alert, dsp::CallerIdAlert::dt_as);
+    ASSERT_TRUE(l->offer_incoming_call(caller_));
+    EXPECT_TRUE(rec_.reversed);
+    EXPECT_FALSE(rec_.ringing);
+    EXPECT_EQ(advance_until([&] { return rec_.signals.size() == 1; }), t.reversal_ms);
+    EXPECT_EQ(rec_.signals[0], samples_for(t.alert_ms));  // DT-AS
+    EXPECT_EQ(advance_until([&] { return rec_.signals.size() == 2; }), t.alert_ms + t.data_delay_ms);
+    const std::size_t data = rec_.signals[1];
+    EXPECT_GT(data, samples_for(100));
+    const int data_ms = static_cast<int>(data / 8);
+    EXPECT_NEAR(advance_until([&] { return rec_.ringing; }), data_ms + t.ring_delay_ms, 10);
+    EXPECT_FALSE(rec_.reversed);  // normal polarity again for the ringing
+    EXPECT_EQ(rec_.ring_edges, 1);
+  }
+}
+
+TEST_F(FxsCallerIdTest, RingPulseAlertThenDataThenRinging) {
+  auto l = line("DE");
+  const auto t = l->caller_id_timing();
+  ASSERT_EQ(t.alert, dsp::CallerIdAlert::rp_as);
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  EXPECT_TRUE(rec_.ringing);
+  EXPECT_EQ(advance_until([&] { return !rec_.ringing; }), t.alert_ms);
+  EXPECT_EQ(advance_until([&] { return !rec_.signals.empty(); }), t.data_delay_ms);
+  const int data_ms = static_cast<int>(rec_.signals[0] / 8);
+  EXPECT_NEAR(advance_until([&] { return rec_.ringing; }), data_ms + t.ring_delay_ms, 10);
+  EXPECT_EQ(rec_.ring_edges, 2);
+}
+
+TEST_F(FxsCallerIdTest, NttCarPrimaryResponseIsNotAnAnswer) {
+  auto l = line("JP");
+  const auto t = l->caller_id_timing();
+  ASSERT_EQ(t.alert, dsp::CallerIdAlert::ntt_car);
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  EXPECT_TRUE(rec_.ringing);
+  clock_.advance(Millis(t.car_cadence_ms[0] + t.car_cadence_ms[1] + 100));  // the second CAR burst
+  EXPECT_TRUE(rec_.ringing);
+  l->on_off_hook();  // the primary response
+  EXPECT_FALSE(rec_.ringing);
+  EXPECT_EQ(l->state(), LineState::ringing);
+  EXPECT_TRUE(rec_.actions.empty());
+  EXPECT_EQ(advance_until([&] { return !rec_.signals.empty(); }), t.data_delay_ms);
+  clock_.advance(Millis(static_cast<int>(rec_.signals[0] / 8)));
+  l->on_on_hook();  // the phone has the data and hangs up
+  EXPECT_EQ(l->state(), LineState::ringing);
+  EXPECT_EQ(advance_until([&] { return rec_.ringing; }), t.ring_delay_ms);
+  const auto& cadence = dsp::find_tone_profile("JP")->ring_cadence_ms;
+  EXPECT_EQ(advance_until([&] { return !rec_.ringing; }), cadence[0]);  // a real ring now
+  l->on_off_hook();
+  EXPECT_EQ(l->state(), LineState::connected);
+  EXPECT_EQ(rec_.actions, (std::vector<std::string>{"answer"}));
+}
+
+TEST_F(FxsCallerIdTest, NttPhoneWithoutPrimaryResponseIsRungWithoutCallerId) {
+  auto l = line("JP");
+  const auto t = l->caller_id_timing();
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  clock_.advance(Millis(t.car_timeout_ms));
+  EXPECT_TRUE(rec_.ringing);
+  const auto& cadence = dsp::find_tone_profile("JP")->ring_cadence_ms;
+  EXPECT_EQ(advance_until([&] { return !rec_.ringing; }), cadence[0]);
+  EXPECT_TRUE(rec_.signals.empty());
+}
+
+TEST_F(FxsCallerIdTest, NttPrimaryResponseThatStaysOffHookIsTheAnswer) {
+  auto l = line("JP");
+  const auto t = l->caller_id_timing();
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  clock_.advance(Millis(t.car_cadence_ms[0] + t.car_cadence_ms[1] + 100));
+  l->on_off_hook();
+  EXPECT_GT(advance_until([&] { return !rec_.actions.empty(); }), t.data_delay_ms);
+  EXPECT_EQ(l->state(), LineState::connected);
+  EXPECT_EQ(rec_.actions, (std::vector<std::string>{"answer"}));
+}
+
+TEST_F(FxsCallerIdTest, AnsweringDuringTheSequenceStopsItAndRestoresPolarity) {
+  auto l = line("UK");
+  const auto t = l->caller_id_timing();
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  clock_.advance(Millis(t.reversal_ms + t.alert_ms + t.data_delay_ms + 50));  // data playing
+  ASSERT_TRUE(rec_.signal_playing);
+  l->on_off_hook();
+  EXPECT_FALSE(rec_.signal_playing);
+  EXPECT_FALSE(rec_.reversed);
+  EXPECT_EQ(l->state(), LineState::connected);
+  clock_.advance(Millis(10000));
+  EXPECT_FALSE(rec_.ringing);
+  EXPECT_EQ(rec_.ring_edges, 0);
+}
+
+TEST_F(FxsCallerIdTest, CallerCancelDuringTheSequenceLeavesTheLineQuiet) {
+  auto l = line("FR");
+  const auto t = l->caller_id_timing();
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  clock_.advance(Millis(t.reversal_ms + 20));  // DT-AS playing
+  l->on_remote_ended(EndCause::normal);
+  EXPECT_EQ(l->state(), LineState::idle);
+  EXPECT_FALSE(rec_.signal_playing);
+  EXPECT_FALSE(rec_.reversed);
+  clock_.advance(Millis(10000));
+  EXPECT_EQ(rec_.ring_edges, 0);
+  EXPECT_EQ(rec_.signals.size(), 2u);  // the alert tone, then its stop: no data
+}
+
+TEST_F(FxsCallerIdTest, PortOverrideNoneRingsWithoutCallerId) {
+  auto l = line("UK", dsp::CallerIdFormat::none);
+  ASSERT_TRUE(l->offer_incoming_call(caller_));
+  EXPECT_TRUE(rec_.ringing);
+  EXPECT_FALSE(rec_.reversed);
+  clock_.advance(Millis(10000));
+  EXPECT_TRUE(rec_.signals.empty());
+}
+
+TEST_F(FxsCallerIdTest, PortOverrideChangesTheFormatButKeepsTheCountryTiming) {
+  auto l = line("US", dsp::CallerIdFormat::bell202_sdmf);
+  EXPECT_EQ(l->caller_id_timing().format, dsp::CallerIdFormat::bell202_sdmf);
+  EXPECT_EQ(l->caller_id_timing().alert, dsp::CallerIdAlert::first_ring);
 }
 
 }  // namespace

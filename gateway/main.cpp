@@ -22,6 +22,7 @@
 #include "route/router.hpp"
 #include "sip/sip_stack.hpp"
 #include "sipline/base/log.hpp"
+#include "sipline/drivers/dahdi_driver.hpp"
 #include "sipline/drivers/sim_driver.hpp"
 #include "sipline/enum/resolver.hpp"
 #include "version.hpp"
@@ -64,7 +65,9 @@ struct Daemon {
   std::string config_path;
   gateway::config::Config config;
   GMainLoop* loop = nullptr;
-  std::unique_ptr<drivers::SimDriver> sim;
+  std::unique_ptr<drivers::SimDriver> sim;     // lines.driver = "sim"
+  std::unique_ptr<drivers::DahdiIo> dahdi_io;  // lines.driver = "dahdi"
+  std::unique_ptr<drivers::LineDriver> driver;  // the one in use (sim or dahdi)
   std::unique_ptr<gateway::media::MediaEngine> media;
   gateway::call::GlibTimers timers;
   base::SteadyClock clock;
@@ -151,14 +154,44 @@ int Daemon::run() {
 
   drivers::SimDriverConfig sim_config;
   std::vector<const dsp::ToneProfile*> profiles;
+  // The loader puts the FXS ports first, as the sim driver numbers its ports.
   for (const auto& port : lc.ports) {
-    sim_config.phones.push_back({.name = port.name,
-                                 .auto_answer_ms = port.auto_answer_ms,
-                                 .caller_id = port.phone_caller_id.value_or(dsp::CallerIdFormat::none),
-                                 .caller_id_auto = !port.phone_caller_id.has_value()});
+    if (port.kind == gateway::config::PortKind::fxo) {
+      sim_config.exchange_lines.push_back({.name = port.name,
+                                           .number = port.number,
+                                           .profile = lc.profile(port.country),
+                                           .answer_polarity_reversal = true,
+                                           .disconnect = drivers::SimExchangeLineConfig::Disconnect::loop_drop,
+                                           .loop_drop_ms = 800});
+    } else {
+      sim_config.phones.push_back({.name = port.name,
+                                   .auto_answer_ms = port.auto_answer_ms,
+                                   .caller_id = port.phone_caller_id.value_or(dsp::CallerIdFormat::none),
+                                   .caller_id_auto = !port.phone_caller_id.has_value()});
+    }
     profiles.push_back(lc.profile(port.country));
   }
-  sim = std::make_unique<drivers::SimDriver>(sim_config);
+  drivers::LineDriver* line_driver = nullptr;
+  if (lc.driver == "dahdi") {
+    // A channel that fails to open stays as an alarm port; the others work.
+    drivers::DahdiDriverConfig dahdi_config{.ports = {}, .device = lc.dahdi_device};
+    for (const auto& port : lc.ports) {
+      dahdi_config.ports.push_back({.name = port.name,
+                                    .span = port.dahdi_span,
+                                    .channel = port.dahdi_channel,
+                                    .kind = port.kind == gateway::config::PortKind::fxo ? drivers::PortKind::fxo
+                                                                                       : drivers::PortKind::fxs});
+    }
+    dahdi_io = drivers::make_system_dahdi_io();
+    auto dahdi = std::make_unique<drivers::DahdiDriver>(dahdi_config, *dahdi_io);
+    // (the driver has logged each failed channel)
+    log::info(Sub::driver, "event=dahdi_ready ports={} working={}", dahdi->port_count(), dahdi->working_port_count());
+    line_driver = dahdi.get();
+    driver = std::move(dahdi);
+  } else {
+    sim = std::make_unique<drivers::SimDriver>(sim_config);
+    line_driver = sim.get();
+  }
 
   media = std::make_unique<gateway::media::MediaEngine>(
       gateway::media::MediaEngineConfig{.rtp_address = config.media.rtp_address,
@@ -168,7 +201,12 @@ int Daemon::run() {
                                         .jitter_buffer_ms = config.media.jitter_buffer_ms,
                                         .rtp_timeout_ms = config.media.rtp_timeout_s * 1000,
                                         .max_relays = config.media.max_relays},
-      *sim, profiles);
+      *line_driver, profiles);
+  for (std::size_t i = 0; i < lc.ports.size(); ++i) {
+    const auto& port = lc.ports[i];
+    if (port.kind == gateway::config::PortKind::fxo)
+      media->detect_caller_id(i, port.caller_id.value_or(dsp::CallerIdFormat::none), !port.caller_id.has_value());
+  }
   if (auto r = media->start(); !r) {
     log::error(Sub::media, "event=start_failed error=\"{}\"", r.error().message());
     return 1;
@@ -189,7 +227,7 @@ int Daemon::run() {
   }
   resolver = std::move(*made);
   router = std::make_unique<gateway::route::Router>(config, resolver.get());
-  board = std::make_unique<gateway::call::Switchboard>(config, timers, clock, *sim, *media, *router);
+  board = std::make_unique<gateway::call::Switchboard>(config, timers, clock, *line_driver, *media, *router);
   auto stack = gateway::sip::SipStack::create({.address = config.sip.address,
                                                .port = config.sip.port,
                                                .udp = config.sip.udp,
@@ -229,9 +267,10 @@ int Daemon::run() {
   }
   control = std::move(*control_server);
 
-  sources.push_back(g_unix_fd_add(sim->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) noexcept -> gboolean {
+  sources.push_back(g_unix_fd_add(line_driver->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) noexcept -> gboolean {
     auto* d = static_cast<Daemon*>(data);
-    d->sim->drain_events([d](const drivers::LineEvent& e) { d->board->on_line_event(e); });
+    drivers::LineDriver& ld = d->sim ? static_cast<drivers::LineDriver&>(*d->sim) : *d->driver;
+    ld.drain_events([d](const drivers::LineEvent& e) { d->board->on_line_event(e); });
     return G_SOURCE_CONTINUE;
   }, this));
   sources.push_back(g_unix_fd_add(media->event_fd(), G_IO_IN, [](gint, GIOCondition, gpointer data) noexcept -> gboolean {

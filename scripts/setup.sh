@@ -11,7 +11,12 @@ build_packages=(
   libspandsp-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libexpected-dev libsqlite3-dev libssl-dev
+  dahdi-source
 )
+# dahdi-source: the only Debian 12 package with the DAHDI userspace header
+# /usr/include/dahdi/user.h, for the dahdi driver (drivers/src/dahdi). It
+# also drops the kernel source tarball in /usr/src and pulls in debhelper and
+# module-assistant; nothing is built or loaded from it.
 # knot/knot-dnsutils: knotd, knotc and kdig for the ENUM end-to-end tests
 # (tests/harness/knot_server.hpp). Installing knot also enables Debian's
 # knot.service where systemd runs; its stock /etc/knot/knot.conf listens on

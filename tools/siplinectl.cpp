@@ -117,6 +117,38 @@ int main(int argc, char** argv) {
     if (a == "autoanswer") request["ms"] = std::stoi(arg(1));
   });
 
+  auto* exch = app.add_subcommand("exchange", "drive the simulated exchange behind an FXO port (sim driver)");
+  std::string exch_line, exch_format, exch_name;
+  std::vector<std::string> exch_args;
+  bool exch_private = false;
+  int exch_tone = 0;
+  exch->add_option("line", exch_line, "line number (1-based) or name of an FXO port")->required();
+  exch->add_option("action", exch_args, "call NUMBER | hangup | listen HZ | status")->required();
+  exch->add_option("--name", exch_name, "call: the caller's name");
+  exch->add_flag("--private", exch_private, "call: the caller withholds the number");
+  exch->add_option("--format", exch_format, "call: caller ID format (default: the country's)");
+  exch->add_option("--tone", exch_tone, "call: the caller's voice, a tone of this many Hz");
+  exch->callback([&] {
+    const std::string& a = exch_args[0];
+    request = {{"cmd", "exchange"}, {"action", a}};
+    if (!exch_line.empty() && std::all_of(exch_line.begin(), exch_line.end(), ::isdigit))
+      request["line"] = std::stoi(exch_line);
+    else
+      request["line"] = exch_line;
+    const auto arg = [&](std::size_t i) -> std::string {
+      if (i >= exch_args.size()) throw CLI::ValidationError("exchange " + a, "missing argument");
+      return exch_args[i];
+    };
+    if (a == "call") {
+      if (!exch_private) request["number"] = arg(1);
+      request["name"] = exch_name;
+      request["private"] = exch_private;
+      if (!exch_format.empty()) request["format"] = exch_format;
+      if (exch_tone > 0) request["tone"] = exch_tone;
+    }
+    if (a == "listen") request["hz"] = std::stod(arg(1));
+  });
+
   CLI11_PARSE(app, argc, argv);
   return exchange(socket_path, request, raw);
 }

@@ -12,7 +12,12 @@ Channel::Channel(const ToneProfile& profile) : profile_(&profile) {}
 
 // Realtime.
 std::span<const DtmfEvent> Channel::process_tx(base::ConstFrameSpan from_line) {
+  if (cid_rx_) cid_rx_->process(from_line);
   return detector_.process(from_line);
+}
+
+void Channel::enable_caller_id(CallerIdFormat format, bool automatic) {
+  cid_rx_ = std::make_unique<CallerIdReceiver>(format, automatic);
 }
 
 // Realtime. DTMF has priority over a tone, a tone over the network audio.

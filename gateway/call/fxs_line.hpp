@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "call/line_side.hpp"
 #include "route/dial_plan.hpp"
 #include "sipline/base/clock.hpp"
 #include "sipline/dsp/caller_id.hpp"
@@ -35,9 +36,6 @@ namespace sipline::gateway::call {
 
 enum class LineState { idle, dialtone, dialing, calling, ringing, connected, disconnected };
 std::string_view to_string(LineState state);
-
-// Why a call ended or failed, as the line must signal it to the phone.
-enum class EndCause { normal, busy, unreachable, rejected };
 
 struct FxsLineConfig {
   std::size_t index = 0;
@@ -51,7 +49,7 @@ struct FxsLineConfig {
   base::Millis no_answer_timeout{60000};
 };
 
-class FxsLine {
+class FxsLine final : public LineSide {
  public:
   class Io {
    public:
@@ -92,18 +90,18 @@ class FxsLine {
 
   // Events from the line's call.
   // Whether an incoming call could ring the line now (idle and on hook).
-  bool can_ring() const { return state_ == LineState::idle && !off_hook_; }
+  bool can_ring() const override { return state_ == LineState::idle && !off_hook_; }
   // An incoming call: returns false if the line cannot take it (busy).
   // `caller` is sent as caller ID per the line's profile.
-  bool offer_incoming_call(const dsp::CallerId& caller = {});
+  bool offer_incoming_call(const dsp::CallerId& caller = {}) override;
   // The caller ID timing this line uses (the profile's, format overridden).
   dsp::CallerIdTiming caller_id_timing() const;
   // Our outgoing call is ringing at the far end. With early media the far end
   // sends the ringback itself, so no local tone is played.
-  void on_remote_ringing(bool early_media);
-  void on_remote_answered();
+  void on_remote_ringing(bool early_media) override;
+  void on_remote_answered() override;
   // The call ended or failed from the far end (BYE, CANCEL, error response).
-  void on_remote_ended(EndCause cause);
+  void on_remote_ended(EndCause cause) override;
 
  private:
   void enter(LineState next);

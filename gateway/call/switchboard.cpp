@@ -195,12 +195,7 @@ class Switchboard::Call final : public sip::SessionHandler {
       connected_media_ = false;
       codec_.clear();
       const std::string offer = sdp_->offer();
-      const auto& port = board_.config_.lines.ports[line_];
-      auto session = board_.sip_->invite({.to = remote_,
-                                          .from_user = port.number,
-                                          .display = port.name,
-                                          .sdp = offer,
-                                          .handler = this});
+      auto session = board_.sip_->invite(invite_for(offer));
       if (session) {
         session_ = *session;
         state_ = State::ringing;
@@ -211,6 +206,27 @@ class Switchboard::Call final : public sip::SessionHandler {
     }
     targets_.responded();
     return false;
+  }
+
+  // A PSTN caller on an FXO line: the INVITE carries who the exchange said is calling.
+  void set_identity(const dsp::CallerId& caller) { identity_ = caller; }
+
+  sip::OutgoingInvite invite_for(const std::string& offer) {
+    const auto& port = board_.config_.lines.ports[line_];
+    sip::OutgoingInvite invite{.to = remote_, .from_user = port.number, .display = port.name, .sdp = offer,
+                               .handler = this};
+    if (!identity_) return invite;
+    const dsp::CallerId& id = *identity_;
+    if (id.number_absence == dsp::Absence::withheld) {
+      invite.privacy = true;
+      invite.display.clear();
+      return invite;
+    }
+    // Unknown number: the line's own, so the target can still call back the line.
+    invite.from_user = id.number.empty() ? port.number : id.number;
+    invite.display = id.name.empty() ? (id.number.empty() ? std::string("Unavailable") : std::string()) : id.name;
+    if (!id.number.empty()) invite.asserted_user = id.number;
+    return invite;
   }
 
   // The current target sent nothing in time: give it up, try the next.
@@ -270,7 +286,7 @@ class Switchboard::Call final : public sip::SessionHandler {
   base::LogContextFields context() const {
     return {.call_id = session_ ? session_->call_id() : "", .line = board_.config_.lines.ports[line_].name};
   }
-  FxsLine& line() { return *board_.lines_[line_]; }
+  LineSide& line() { return *board_.lines_[line_]; }
 
   // The call's media stream and the offer/answer state of its dialog.
   void open_sdp(const media::StreamInfo& stream) {
@@ -326,6 +342,7 @@ class Switchboard::Call final : public sip::SessionHandler {
   media::StreamInfo stream_;
   std::unique_ptr<LegSdp> sdp_;            // offer/answer state, once the stream is open
   std::string local_sdp_;                  // incoming: our answer (or late offer)
+  std::optional<dsp::CallerId> identity_;  // outgoing from an FXO line: the PSTN caller
   bool late_offer_ = false;
   bool connected_media_ = false;
   std::string remote_;
@@ -388,9 +405,25 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                      clock),
       sdp_session_id_(g_get_real_time() / 1000000) {
   const auto& lc = config.lines;
+  fxs_.assign(lc.ports.size(), nullptr);
+  fxo_.assign(lc.ports.size(), nullptr);
   for (std::size_t i = 0; i < lc.ports.size(); ++i) {
     const auto& port = lc.ports[i];
-    lines_.push_back(std::make_unique<FxsLine>(
+    if (port.kind == config::PortKind::fxo) {
+      const bool ntt = !port.caller_id || *port.caller_id == dsp::CallerIdFormat::jclip;
+      auto line = std::make_unique<FxoLine>(FxoLineConfig{.index = i,
+                                                          .name = port.name,
+                                                          .number = port.number,
+                                                          .profile = lc.profile(port.country),
+                                                          .rings_before_forward = port.rings_before_forward,
+                                                          .ntt_primary_response = ntt,
+                                                          .ring_timeout = base::Millis(0)},
+                                            clock, timers_, *this, *this);
+      fxo_[i] = line.get();
+      lines_.push_back(std::move(line));
+      continue;
+    }
+    auto line = std::make_unique<FxsLine>(
         FxsLineConfig{.index = i,
                       .name = port.name,
                       .number = port.number,
@@ -399,8 +432,10 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                       .interdigit_timeout = base::Millis(lc.interdigit_timeout_ms),
                       .first_digit_timeout = base::Millis(lc.first_digit_timeout_ms),
                       .no_answer_timeout = base::Millis(config.sip.no_answer_timeout_s * 1000)},
-        timers_, *this, *this));
-    lines_.back()->set_dial_plan(&router_.dial_plan());
+        timers_, *this, *this);
+    line->set_dial_plan(&router_.dial_plan());
+    fxs_[i] = line.get();
+    lines_.push_back(std::move(line));
   }
   calls_.resize(lines_.size());
   for (const auto& text : config.auth.trusted)
@@ -599,7 +634,7 @@ void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSess
 }
 
 void Switchboard::place_call(std::size_t line, const std::string& /*target*/, const std::string& digits) {
-  LogContext ctx({.call_id = {}, .line = lines_[line]->config().name});
+  LogContext ctx({.call_id = {}, .line = line_name(line)});
   if (calls_[line] || !sip_) {
     lines_[line]->on_remote_ended(EndCause::unreachable);
     return;
@@ -609,7 +644,7 @@ void Switchboard::place_call(std::size_t line, const std::string& /*target*/, co
   const std::uint64_t serial = call->serial();
   Call* raw = call.get();
   calls_[line] = std::move(call);
-  const route::Caller caller{.line = true, .port = lines_[line]->config().name, .address = {}, .user = {},
+  const route::Caller caller{.line = true, .port = line_name(line), .address = {}, .user = {},
                              .permissions = config_.lines.ports[line].permissions};
   raw->set_route(router_.route({.dialed = digits, .e164 = std::nullopt}, caller,
                                [this, line, serial](const route::RouteResult& r) { on_outbound_routed(line, serial, r); }));
@@ -617,7 +652,7 @@ void Switchboard::place_call(std::size_t line, const std::string& /*target*/, co
 
 void Switchboard::on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& r) {
   if (!calls_[line] || calls_[line]->serial() != serial) return;  // the phone hung up meanwhile
-  LogContext ctx({.call_id = {}, .line = lines_[line]->config().name});
+  LogContext ctx({.call_id = {}, .line = line_name(line)});
   std::vector<std::string> targets;
   for (const auto& t : r.targets) {
     if (t.kind == route::RouteTarget::Kind::reject) break;
@@ -636,8 +671,38 @@ void Switchboard::answer_call(std::size_t line) {
 
 void Switchboard::end_call(std::size_t line, bool no_answer) {
   if (!calls_[line]) return;
-  calls_[line]->hangup(no_answer);
+  // An FXO line's call is our outgoing SIP call: CANCEL or BYE, never a 480.
+  calls_[line]->hangup(no_answer && fxs_[line] != nullptr);
   calls_[line].reset();
+}
+
+void Switchboard::set_hook(std::size_t line, bool off_hook) { driver_.port(line).set_hook(off_hook); }
+
+// A PSTN call on an FXO line goes to the port's one target, as the caller
+// the exchange named (or as "unavailable" without caller ID).
+void Switchboard::forward_call(std::size_t line, const dsp::CallerId& caller) {
+  LogContext ctx({.call_id = {}, .line = line_name(line)});
+  const auto& port = config_.lines.ports[line];
+  if (calls_[line] || !sip_) {
+    lines_[line]->on_remote_ended(EndCause::unreachable);
+    return;
+  }
+  std::vector<std::string> targets;
+  if (port.forward_to.rfind("user:", 0) == 0) {
+    const std::string user = port.forward_to.substr(5);
+    if (auto contacts = registered_contacts(user)) targets = std::move(*contacts);
+    if (targets.empty()) log::info(Sub::call, "event=fxo_forward_offline user={}", user);
+  } else {
+    targets.push_back(port.forward_to);
+  }
+  auto call = std::make_unique<Call>(*this, line, false);
+  Call* raw = call.get();
+  calls_[line] = std::move(call);
+  raw->set_identity(caller);
+  if (targets.empty() || !raw->start_outgoing(std::move(targets))) {
+    calls_[line].reset();
+    lines_[line]->on_remote_ended(EndCause::unreachable);
+  }
 }
 
 bool Switchboard::is_trusted(const std::string& address) const {
@@ -656,8 +721,32 @@ void Switchboard::play_signal(std::size_t line, std::vector<int16_t> samples) {
 
 void Switchboard::on_line_event(const drivers::LineEvent& event) {
   if (event.port >= lines_.size()) return;
-  FxsLine& line = *lines_[event.port];
-  LogContext ctx({.call_id = {}, .line = line.config().name});
+  LogContext ctx({.call_id = {}, .line = line_name(event.port)});
+  if (FxoLine* fxo = fxo_[event.port]) {
+    switch (event.type) {
+      case drivers::LineEventType::ring_start:
+        log::debug(Sub::driver, "event=ring_start");
+        fxo->on_ring_start();
+        break;
+      case drivers::LineEventType::ring_stop:
+        log::debug(Sub::driver, "event=ring_stop");
+        fxo->on_ring_stop();
+        break;
+      case drivers::LineEventType::polarity_reversal:
+        log::info(Sub::driver, "event=polarity_reversal");
+        fxo->on_polarity_reversal();
+        break;
+      case drivers::LineEventType::loop_drop:
+        log::info(Sub::driver, "event=loop_drop");
+        fxo->on_loop_drop();
+        break;
+      default:
+        log::debug(Sub::driver, "event=line_event type={}", static_cast<int>(event.type));
+        break;
+    }
+    return;
+  }
+  FxsLine& line = *fxs_[event.port];
   switch (event.type) {
     case drivers::LineEventType::off_hook:
       log::info(Sub::driver, "event=off_hook");
@@ -677,21 +766,15 @@ void Switchboard::on_line_event(const drivers::LineEvent& event) {
 }
 
 void Switchboard::on_media_event(const media::MediaEvent& event) {
-  if (event.line == media::kNoLine && event.type == media::MediaEventType::rtp_timeout) {
-    for (auto& [key, bridge] : bridges_) {
-      if (bridge->owns_stream(event.stream)) {
-        bridge->on_rtp_timeout();  // may destroy the bridge: stop iterating
-        return;
-      }
-    }
-    return;
-  }
   if (event.line >= lines_.size()) return;
-  LogContext ctx({.call_id = {}, .line = lines_[event.line]->config().name});
+  LogContext ctx({.call_id = {}, .line = line_name(event.line)});
   switch (event.type) {
     case media::MediaEventType::line_digit_begin:
       log::debug(Sub::dsp, "event=digit digit={}", event.digit);
-      lines_[event.line]->on_digit(event.digit);
+      if (fxs_[event.line]) fxs_[event.line]->on_digit(event.digit);
+      break;
+    case media::MediaEventType::line_caller_id:
+      if (fxo_[event.line]) fxo_[event.line]->on_caller_id(event.caller_id.message());
       break;
     case media::MediaEventType::remote_dtmf:
       log::info(Sub::media, "event=rfc4733_digit digit={}", event.digit);
@@ -713,6 +796,10 @@ void Switchboard::hangup_all() {
   for (auto& [key, bridge] : bridges) bridge->hangup();
   for (std::size_t i = 0; i < calls_.size(); ++i) {
     if (calls_[i]) end_call(i, false);
+    if (fxo_[i]) {
+      driver_.port(i).set_hook(false);
+      continue;
+    }
     driver_.port(i).set_ring(false);
     media_.play_tone(i, dsp::ToneKind::none);
   }
@@ -734,10 +821,11 @@ std::size_t Switchboard::call_count() const {
 
 std::vector<LineStatus> Switchboard::lines() const {
   std::vector<LineStatus> out;
-  for (const auto& l : lines_) {
-    const auto& c = l->config();
-    out.push_back({.index = c.index + 1, .name = c.name, .kind = "fxs", .number = c.number,
-                   .state = std::string(to_string(l->state()))});
+  for (std::size_t i = 0; i < lines_.size(); ++i) {
+    const auto& port = config_.lines.ports[i];
+    const std::string state(fxo_[i] ? to_string(fxo_[i]->state()) : to_string(fxs_[i]->state()));
+    out.push_back({.index = i + 1, .name = port.name, .kind = fxo_[i] ? "fxo" : "fxs", .number = port.number,
+                   .state = state});
   }
   return out;
 }

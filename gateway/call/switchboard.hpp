@@ -20,6 +20,7 @@
 
 #include "call/call_limits.hpp"
 #include "call/call_status.hpp"
+#include "call/fxo_line.hpp"
 #include "call/fxs_line.hpp"
 #include "call/sip_bridge.hpp"
 #include "call/target_list.hpp"
@@ -44,7 +45,11 @@ struct LineStatus {
   std::string state;
 };
 
-class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, public FxsLine::Owner {
+class Switchboard final : public sip::SipStackHandler,
+                          public FxsLine::Io,
+                          public FxsLine::Owner,
+                          public FxoLine::Io,
+                          public FxoLine::Owner {
  public:
   Switchboard(const config::Config& config, base::Timers& timers, const base::Clock& clock,
               drivers::LineDriver& driver, media::MediaEngine& media, route::Router& router);
@@ -77,7 +82,12 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   // FxsLine::Owner
   void place_call(std::size_t line, const std::string& target, const std::string& digits) override;
   void answer_call(std::size_t line) override;
+  // FxsLine::Owner and FxoLine::Owner
   void end_call(std::size_t line, bool no_answer) override;
+  // FxoLine::Io
+  void set_hook(std::size_t line, bool off_hook) override;
+  // FxoLine::Owner
+  void forward_call(std::size_t line, const dsp::CallerId& caller) override;
 
   class Call;
   class InboundRoute;
@@ -86,6 +96,7 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   friend class Call;
   friend class InboundRoute;
   void finish_call(std::size_t line);
+  const std::string& line_name(std::size_t line) const { return config_.lines.ports[line].name; }
   bool is_trusted(const std::string& address) const;
   std::optional<std::string> authorise(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
   void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
@@ -110,7 +121,9 @@ class Switchboard final : public sip::SipStackHandler, public FxsLine::Io, publi
   sip::SipStack* sip_ = nullptr;
   registrar::Registrar* registrar_ = nullptr;
   std::vector<route::Cidr> trusted_;   // auth.trusted
-  std::vector<std::unique_ptr<FxsLine>> lines_;
+  std::vector<std::unique_ptr<LineSide>> lines_;  // by line (driver port) index
+  std::vector<FxsLine*> fxs_;                      // the same lines by kind; null for the other kind
+  std::vector<FxoLine*> fxo_;
   std::vector<std::unique_ptr<Call>> calls_;   // indexed by line; null when the line has no call
   std::map<InboundRoute*, std::unique_ptr<InboundRoute>> inbound_;  // SIP calls being routed
   std::map<SipBridge*, std::unique_ptr<SipBridge>> bridges_;         // SIP calls bridged to SIP

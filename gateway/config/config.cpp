@@ -490,15 +490,17 @@ class Loader {
     const toml::node* ports = nullptr;
     if (t != nullptr) {
       if (auto r = check_keys(*t, "lines",
-                              {"driver", "country", "interdigit_timeout_ms", "first_digit_timeout_ms", "port"});
+                              {"driver", "country", "interdigit_timeout_ms", "first_digit_timeout_ms", "port",
+                               "dahdi_device"});
           !r) {
         return r;
       }
       if (auto r = get_string(t, "lines", "driver", lines.driver); !r) return r;
-      if (lines.driver != "sim") {
+      if (lines.driver != "sim" && lines.driver != "dahdi") {
         return invalid(find(t, "driver")->source(),
-                       "lines.driver: unknown driver \"" + lines.driver + "\" (only \"sim\" for now)");
+                       "lines.driver: unknown driver \"" + lines.driver + "\" (sim, dahdi)");
       }
+      if (auto r = get_string(t, "lines", "dahdi_device", lines.dahdi_device); !r) return r;
       if (auto r = get_string(t, "lines", "country", lines.country); !r) return r;
       if (auto r = get_int(t, "lines", "interdigit_timeout_ms", 500, 30000, lines.interdigit_timeout_ms); !r) {
         return r;
@@ -526,11 +528,13 @@ class Loader {
     if (!ports->is_array_of_tables()) return wrong_type(*ports, "lines.port", "an array of tables ([[lines.port]])");
     const toml::array& array = *ports->as_array();
     std::set<std::string> names, numbers;
+    std::set<int> dahdi_channels;
     for (const toml::node& element : array) {
       const toml::table& pt = *element.as_table();
       const std::string table = "lines.port";
       if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did",
-                                                      "permissions", "caller_id", "phone_caller_id"});
+                                                      "permissions", "caller_id", "phone_caller_id", "forward_to",
+                                                      "rings_before_forward", "dahdi_channel", "dahdi_span"});
           !r) {
         return r;
       }
@@ -547,11 +551,13 @@ class Loader {
       }
       std::string kind = "fxs";
       if (auto r = get_string(&pt, table, "kind", kind); !r) return r;
-      if (lower(kind) != "fxs") {
-        return invalid(pt.get("kind")->source(),
-                       "lines.port.kind: \"" + kind + "\" is not supported (only \"fxs\" for now)");
+      if (lower(kind) == "fxs") {
+        port.kind = PortKind::fxs;
+      } else if (lower(kind) == "fxo") {
+        port.kind = PortKind::fxo;
+      } else {
+        return invalid(pt.get("kind")->source(), "lines.port.kind: unknown kind \"" + kind + "\" (fxs, fxo)");
       }
-      port.kind = PortKind::fxs;
       if (auto r = get_string(&pt, table, "number", port.number); !r) return r;
       if (auto r = get_permissions(&pt, table, port.permissions); !r) return r;
       const toml::node* number = pt.get("number");
@@ -570,8 +576,12 @@ class Loader {
         return r;
       }
       if (auto r = get_int(&pt, table, "auto_answer_ms", -1, 600000, port.auto_answer_ms); !r) return r;
-      if (auto r = get_caller_id_format(pt, "caller_id", false, port.caller_id); !r) return r;
+      // FXS: the format sent (the profile's by default). FXO: the format
+      // detected, "auto" (every decoder side by side) by default.
+      if (auto r = get_caller_id_format(pt, "caller_id", port.kind == PortKind::fxo, port.caller_id); !r) return r;
       if (auto r = get_caller_id_format(pt, "phone_caller_id", true, port.phone_caller_id); !r) return r;
+      if (auto r = load_fxo_keys(pt, port); !r) return r;
+      if (auto r = load_dahdi_keys(pt, lines, port, dahdi_channels); !r) return r;
       bool present = false;
       std::vector<std::pair<std::string, const toml::node*>> dids;
       if (auto r = get_strings(&pt, table, "did", present, dids); !r) return r;
@@ -586,7 +596,53 @@ class Loader {
       }
       lines.ports.push_back(std::move(port));
     }
+    // Line numbers: the FXS ports first, then the FXO ports, each in file order.
+    std::stable_partition(lines.ports.begin(), lines.ports.end(),
+                          [](const PortConfig& p) { return p.kind == PortKind::fxs; });
     return {};
+  }
+
+  // The dahdi driver: each port names its card channel (lsdahdi's global number).
+  Void load_dahdi_keys(const toml::table& pt, const LinesConfig& lines, PortConfig& port,
+                       std::set<int>& channels) const {
+    const toml::node* channel = pt.get("dahdi_channel");
+    if (lines.driver != "dahdi") {
+      if (channel) return invalid(channel->source(), "lines.port.dahdi_channel: only with lines.driver = \"dahdi\"");
+      return {};
+    }
+    if (!channel) {
+      return invalid(pt.source(), "[[lines.port]] \"" + port.name + "\": the dahdi driver needs dahdi_channel");
+    }
+    if (auto r = get_int(&pt, "lines.port", "dahdi_channel", 1, 1024, port.dahdi_channel); !r) return r;
+    if (!channels.insert(port.dahdi_channel).second) {
+      return invalid(channel->source(),
+                     "lines.port.dahdi_channel: channel " + std::to_string(port.dahdi_channel) + " is used twice");
+    }
+    return get_int(&pt, "lines.port", "dahdi_span", 0, 256, port.dahdi_span);
+  }
+
+  // FXO ports: where PSTN calls go (required: a PSTN caller is never given a
+  // dial tone of ours, so there is no other way in), and when.
+  Void load_fxo_keys(const toml::table& pt, PortConfig& port) const {
+    const toml::node* forward = pt.get("forward_to");
+    const toml::node* rings = pt.get("rings_before_forward");
+    if (port.kind == PortKind::fxs) {
+      if (forward) return invalid(forward->source(), "lines.port.forward_to: only for kind = \"fxo\" ports");
+      if (rings) return invalid(rings->source(), "lines.port.rings_before_forward: only for kind = \"fxo\" ports");
+      return {};
+    }
+    if (!forward) {
+      return invalid(pt.source(), "[[lines.port]] \"" + port.name +
+                                      "\": an FXO port needs forward_to (a SIP URI, or \"user:NAME\")");
+    }
+    if (auto r = get_string(&pt, "lines.port", "forward_to", port.forward_to); !r) return r;
+    const std::string& f = port.forward_to;
+    const bool user = f.rfind("user:", 0) == 0 && f.size() > 5;
+    const bool uri = f.rfind("sip:", 0) == 0 || f.rfind("sips:", 0) == 0;
+    if (!user && !uri) {
+      return invalid(forward->source(), "lines.port.forward_to: \"" + f + "\" is neither a sip:/sips: URI nor user:NAME");
+    }
+    return get_int(&pt, "lines.port", "rings_before_forward", 1, 10, port.rings_before_forward);
   }
 
   // lines.port.caller_id / phone_caller_id: a dsp::CallerIdFormat name

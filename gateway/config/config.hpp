@@ -82,7 +82,7 @@ enum class PortKind { fxs, fxo };
 
 struct PortConfig {
   std::string name;                 // unique, non-empty
-  PortKind kind = PortKind::fxs;    // only "fxs" is accepted until the analog lines issue
+  PortKind kind = PortKind::fxs;    // line numbers: FXS ports first, then FXO, each in file order
   std::string number;               // unique, digits (and + * #) only; SIP user that reaches the port
   std::string country;              // "" in TOML -> lines.country
   int auto_answer_ms = -1;          // sim driver only, -1 = never
@@ -92,10 +92,18 @@ struct PortConfig {
   std::optional<dsp::CallerIdFormat> caller_id{};
   // Sim driver only: what the simulated phone decodes; nullopt = "auto" (all side by side).
   std::optional<dsp::CallerIdFormat> phone_caller_id{};
+  // FXO ports (for them caller_id is the format detected, nullopt = auto).
+  std::string forward_to{};         // where PSTN calls go: a SIP URI or "user:NAME"
+  int rings_before_forward = 2;     // forward at this ring when no caller ID has come
+  // dahdi driver: the card channel (global number, as lsdahdi shows it) and
+  // optionally its span (0 = any), checked at start.
+  int dahdi_channel = 0;
+  int dahdi_span = 0;
 };
 
 struct LinesConfig {
-  std::string driver = "sim";       // only "sim" for now
+  std::string driver = "sim";       // "sim" (simulated phones and exchange) or "dahdi" (a card)
+  std::string dahdi_device = "/dev/dahdi/channel";
   std::string country = "US";       // must name a profile: built in, or defined in [countries]
   int interdigit_timeout_ms = 4000; // 500..30000
   int first_digit_timeout_ms = 15000;

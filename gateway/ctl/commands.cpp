@@ -1,8 +1,10 @@
 #include "ctl/commands.hpp"
 
 #include <cstdio>
+#include <ctime>
 
 #include "ctl/request_params.hpp"
+#include "sipline/dsp/tone_profile.hpp"
 #include "sipline/base/log.hpp"
 #include "version.hpp"
 
@@ -37,6 +39,12 @@ json caller_id_json(const drivers::SimPhoneStatus& p) {
     j["time"] = when;  // MM-DD HH:MM, as caller ID carries it
   }
   return j;
+}
+
+json exchange_json(const drivers::SimExchangeStatus& e) {
+  return {{"state", e.state},         {"seized", e.seized},         {"polarity_reversed", e.polarity_reversed},
+          {"ringing", e.ringing},     {"digits", e.digits},         {"far_number", e.far_number},
+          {"listen_hz", e.listen_hz}, {"listen_ratio", e.listen_ratio}, {"rings", e.rings}};
 }
 
 json phone_json(const drivers::SimPhoneStatus& p) {
@@ -95,6 +103,58 @@ json phone_command(CommandContext& ctx, const json& request) {
               "' (offhook, onhook, dial, play, tone, stop, record, stoprecord, listen, autoanswer, status)");
 }
 
+// The simulated exchange behind an FXO port (sim driver): an incoming call
+// with a caller identity, the far party hanging up, listening.
+json exchange_command(CommandContext& ctx, const json& request) {
+  if (!ctx.sim) return fail("exchange commands need the sim driver");
+  const auto index = line_index(ctx, request);
+  if (!index) return fail("unknown line (give its 1-based number or its name)");
+  const std::string action = request.value("action", "");
+  auto& sim = *ctx.sim;
+  const std::size_t i = *index;
+  if (action == "call") {
+    drivers::SimIncomingCall call;
+    call.caller.number = request.value("number", "");
+    call.caller.name = request.value("name", "");
+    if (request.value("private", false)) {
+      call.caller.number.clear();
+      call.caller.name.clear();
+      call.caller.number_absence = call.caller.name_absence = dsp::Absence::withheld;
+    } else {
+      if (call.caller.number.empty()) call.caller.number_absence = dsp::Absence::unavailable;
+      if (call.caller.name.empty()) call.caller.name_absence = dsp::Absence::unavailable;
+    }
+    const std::time_t t = std::time(nullptr);
+    std::tm now{};
+    localtime_r(&t, &now);
+    call.caller.month = now.tm_mon + 1;
+    call.caller.day = now.tm_mday;
+    call.caller.hour = now.tm_hour;
+    call.caller.minute = now.tm_min;
+    if (request.contains("format")) {
+      const auto format = dsp::caller_id_format_from_string(request.value("format", ""));
+      if (!format) return fail("unknown caller ID format (bell202_sdmf, bell202_mdmf, etsi, bt, jclip, dtmf, none)");
+      call.format = *format;
+    }
+    if (request.contains("alert")) {
+      const auto alert = dsp::caller_id_alert_from_string(request.value("alert", ""));
+      if (!alert) return fail("unknown caller ID alert (first_ring, line_reversal, dt_as, rp_as, ntt_car)");
+      call.alert = *alert;
+    }
+    call.tone_hz = int_param(request, "tone", 0);
+    call.listen_hz = request.value("listen", 0.0);
+    return result_json(sim.exchange_call(i, call));
+  }
+  if (action == "hangup") return result_json(sim.exchange_hangup(i));
+  if (action == "listen") return result_json(sim.exchange_listen(i, request.value("hz", 0.0)));
+  if (action == "status") {
+    auto st = sim.exchange_status(i);
+    if (!st) return fail(st.error().message());
+    return {{"ok", true}, {"exchange", exchange_json(*st)}};
+  }
+  return fail("unknown exchange action '" + action + "' (call, hangup, listen, status)");
+}
+
 }  // namespace
 
 json handle_request(CommandContext& ctx, const json& request) {
@@ -112,7 +172,9 @@ json handle_request(CommandContext& ctx, const json& request) {
     json lines = json::array();
     for (const auto& l : ctx.board.lines()) {
       json j = {{"index", l.index}, {"name", l.name}, {"kind", l.kind}, {"number", l.number}, {"state", l.state}};
-      if (ctx.sim) {
+      if (ctx.sim && l.kind == "fxo") {
+        if (auto st = ctx.sim->exchange_status(l.index - 1)) j["exchange"] = exchange_json(*st);
+      } else if (ctx.sim) {
         if (auto st = ctx.sim->status(l.index - 1)) j["phone"] = phone_json(*st);
       }
       lines.push_back(std::move(j));
@@ -170,11 +232,12 @@ json handle_request(CommandContext& ctx, const json& request) {
     return {{"ok", true}};
   }
   if (cmd == "phone") return phone_command(ctx, request);
+  if (cmd == "exchange") return exchange_command(ctx, request);
   if (cmd == "reload") {
     if (!ctx.reload) return fail("reload is not available");
     return result_json(ctx.reload());
   }
-  return fail("unknown command '" + cmd + "' (status, lines, calls, phone, reload)");
+  return fail("unknown command '" + cmd + "' (status, lines, calls, users, bans, unban, phone, exchange, reload)");
 }
 
 }  // namespace sipline::gateway::ctl

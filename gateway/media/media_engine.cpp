@@ -213,6 +213,7 @@ class Worker final : public RtpSessionListener {
           else s->session->dtmf_begin(e.digit);
         }
       }
+      if (const dsp::CallerIdMessage* cid = line.channel->caller_id()) post_caller_id(*cid);
       if (s) {
         if (s->session->relays_dtmf()) hold_back(line, digit_edge);
         s->session->send_frame(mic_);
@@ -454,6 +455,15 @@ class Worker final : public RtpSessionListener {
 
  private:
   // Realtime: posts an event up with the current line/stream context.
+  void post_caller_id(const dsp::CallerIdMessage& m) noexcept {
+    MediaEvent ev;
+    ev.type = MediaEventType::line_caller_id;
+    ev.line = ctx_line_id_;
+    ev.stream = ctx_stream_;
+    ev.caller_id = CallerIdText::from(m);
+    if (events_.push(ev)) posted_ = true;
+  }
+
   void post(MediaEventType type, char digit) noexcept {
     MediaEvent ev;
     ev.type = type;
@@ -552,6 +562,8 @@ struct MediaEngine::Impl {
   MediaEngineConfig config;
   drivers::LineDriver& driver;
   std::vector<const dsp::ToneProfile*> profiles;
+  // detect_caller_id(): the lines whose audio is searched for caller ID.
+  std::vector<std::pair<LineId, std::pair<dsp::CallerIdFormat, bool>>> caller_id_lines;
   base::UniqueFd event_fd;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<int> line_worker;   // LineId -> worker
@@ -594,7 +606,10 @@ base::Result<void> MediaEngine::start() {
     if (!profile) return base::fail(MediaError::no_port, "no tone profile for line " + std::to_string(i));
     const std::size_t w = i % n_workers;
     m.line_worker[i] = static_cast<int>(w);
-    m.workers[w]->add_line(i, m.driver.port(i), std::make_unique<dsp::Channel>(*profile), m.line_index);
+    auto channel = std::make_unique<dsp::Channel>(*profile);
+    for (const auto& [line, how] : m.caller_id_lines)
+      if (line == i) channel->enable_caller_id(how.first, how.second);
+    m.workers[w]->add_line(i, m.driver.port(i), std::move(channel), m.line_index);
   }
   for (std::size_t w = 0; w < n_workers; ++w) {
     if (auto r = m.workers[w]->start(&m.line_index); !r) {
@@ -721,6 +736,41 @@ void MediaEngine::close_stream(StreamId stream) {
   --m.worker_streams[w];
   m.post(w, std::move(c));
   m.drain_returns();
+}
+
+void MediaEngine::detect_caller_id(LineId line, dsp::CallerIdFormat format, bool automatic) {
+  impl_->caller_id_lines.push_back({line, {format, automatic}});
+}
+
+// Realtime: copies within the fixed arrays, no allocation.
+CallerIdText CallerIdText::from(const dsp::CallerIdMessage& m) {
+  CallerIdText t;
+  t.format = m.format;
+  t.number_size = static_cast<std::uint8_t>(std::min(m.id.number.size(), t.number.size()));
+  std::copy_n(m.id.number.begin(), t.number_size, t.number.begin());
+  t.name_size = static_cast<std::uint8_t>(std::min(m.id.name.size(), t.name.size()));
+  std::copy_n(m.id.name.begin(), t.name_size, t.name.begin());
+  t.number_absence = m.id.number_absence;
+  t.name_absence = m.id.name_absence;
+  t.month = static_cast<std::int8_t>(m.id.month);
+  t.day = static_cast<std::int8_t>(m.id.day);
+  t.hour = static_cast<std::int8_t>(m.id.hour);
+  t.minute = static_cast<std::int8_t>(m.id.minute);
+  return t;
+}
+
+dsp::CallerIdMessage CallerIdText::message() const {
+  dsp::CallerIdMessage m;
+  m.format = format;
+  m.id.number.assign(number.data(), number_size);
+  m.id.name.assign(name.data(), name_size);
+  m.id.number_absence = number_absence;
+  m.id.name_absence = name_absence;
+  m.id.month = month;
+  m.id.day = day;
+  m.id.hour = hour;
+  m.id.minute = minute;
+  return m;
 }
 
 void MediaEngine::play_tone(LineId line, dsp::ToneKind kind) {

@@ -25,6 +25,7 @@
 // go down to the worker through an SPSC queue; events come back up through one
 // SPSC queue per worker, signalled on event_fd(). The tick allocates nothing,
 // locks nothing and does not log.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,7 @@
 
 #include "media/srtp.hpp"
 #include "sipline/base/result.hpp"
+#include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 #include "sipline/drivers/line_driver.hpp"
 
@@ -98,6 +100,22 @@ enum class MediaEventType {
   remote_dtmf,        // an RFC 4733 event arrived from the network (digit), reported once per event
   rtp_started,        // first RTP packet received on the stream
   rtp_timeout,        // no RTP for rtp_timeout_ms on a connected stream
+  line_caller_id,     // caller ID decoded in an FXO line's audio (caller_id)
+};
+
+// A caller ID message in fixed-size form, so that it crosses the worker's
+// allocation-free event queue.
+struct CallerIdText {
+  dsp::CallerIdFormat format = dsp::CallerIdFormat::none;
+  std::array<char, dsp::kMaxCallerIdNumber> number{};
+  std::uint8_t number_size = 0;
+  std::array<char, dsp::kMaxCallerIdName> name{};
+  std::uint8_t name_size = 0;
+  dsp::Absence number_absence = dsp::Absence::none, name_absence = dsp::Absence::none;
+  std::int8_t month = 0, day = 0, hour = 0, minute = 0;
+
+  static CallerIdText from(const dsp::CallerIdMessage& m);  // realtime
+  dsp::CallerIdMessage message() const;                     // allocates
 };
 
 struct MediaEvent {
@@ -105,6 +123,7 @@ struct MediaEvent {
   LineId line = 0;
   StreamId stream = 0;
   char digit = 0;
+  CallerIdText caller_id{};  // line_caller_id
 };
 
 class MediaEngine {
@@ -132,6 +151,9 @@ class MediaEngine {
   base::Result<std::pair<StreamInfo, StreamInfo>> open_relay();
   // Closes the stream and its sockets; the line goes back to silence.
   void close_stream(StreamId stream);
+
+  // Before start(): decode caller ID in `line`'s audio (an FXO line).
+  void detect_caller_id(LineId line, dsp::CallerIdFormat format, bool automatic);
 
   // Local tones towards the line (dial tone, ringback, busy ...). ToneKind::none stops.
   void play_tone(LineId line, dsp::ToneKind kind);

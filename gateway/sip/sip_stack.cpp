@@ -774,8 +774,16 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
     if (!ok) return base::fail(SipError::bad_uri, "bad target URI: " + invite.to);
   }
   const std::string call_id = new_call_id();
-  const std::string from_uri = "sip:" + invite.from_user + "@" + impl_->host_port;
-  std::string from = invite.display.empty() ? "<" + from_uri + ">" : quoted(invite.display) + " <" + from_uri + ">";
+  const std::string from_uri = invite.privacy ? std::string("sip:anonymous@anonymous.invalid")
+                                             : "sip:" + invite.from_user + "@" + impl_->host_port;
+  const std::string display = invite.privacy ? std::string("Anonymous") : invite.display;
+  std::string from = display.empty() ? "<" + from_uri + ">" : quoted(display) + " <" + from_uri + ">";
+  std::string identity;
+  if (!invite.asserted_user.empty()) {
+    const std::string uri = "sip:" + invite.asserted_user + "@" + impl_->host_port + ";user=phone";
+    identity = "P-Asserted-Identity: " + (invite.display.empty() ? "" : quoted(invite.display) + " ") + "<" + uri + ">";
+  }
+  if (invite.privacy) identity += std::string(identity.empty() ? "" : "\r\n") + "Privacy: id";
   const std::string max_forwards = std::to_string(std::clamp(invite.max_forwards, 0, 255));
   // In angle brackets, so that URI parameters (";transport=tls") stay in the
   // URI instead of becoming To header parameters (RFC 3261 §20.10).
@@ -789,7 +797,8 @@ base::Result<std::shared_ptr<SipSession>> SipStack::invite(const OutgoingInvite&
   session->tls_peer_ = tls_peer;
   nua_handle_bind(nh, session.get());
   impl_->sessions.emplace(nh, session);
-  nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(invite.sdp.c_str()), TAG_END());
+  nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(invite.sdp.c_str()),
+             TAG_IF(!identity.empty(), SIPTAG_HEADER_STR(identity.c_str())), TAG_END());
   LogContext ctx({.call_id = call_id, .line = {}});
   log::info(Sub::sip, "event=invite_sent to={} from={}", invite.to, from_uri);
   return session;

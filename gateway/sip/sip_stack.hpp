@@ -194,6 +194,12 @@ struct OutgoingInvite {
   std::string to;        // request and To URI, "sip:202@127.0.0.1:5060"
   std::string from_user; // From: sip:<from_user>@<our address>:<our port>
   std::string display;   // From display name, may be empty (quoted and escaped here)
+  // RFC 3325 / RFC 3323, for a caller the PSTN identified: a P-Asserted-
+  // Identity of sip:<asserted_user>@<our address> with `display`; with
+  // `privacy`, From is anonymous and "Privacy: id" asks the next hop to
+  // withhold the identity.
+  std::string asserted_user{};
+  bool privacy = false;
   std::string sdp;       // our offer
   int max_forwards = 70; // a B2BUA passes on the caller's, less one (loop protection)
   SessionHandler* handler = nullptr;

@@ -94,6 +94,28 @@ TEST_F(GatewayTest, SiplinectlDrivesAPhone) {
   EXPECT_TRUE(gw.wait_line_state(1, "dialtone", 3s)) << gw.line(1).dump();
 }
 
+// The dahdi driver on a machine without a card (the device path does not
+// exist): every channel is reported by number and reason at start, the
+// daemon runs on, and the lines are there (in alarm, silent).
+TEST_F(GatewayTest, DahdiWithoutACardStartsAndNamesEachFailedChannel) {
+  GatewayOptions options;
+  options.lines_extra_toml = "driver = \"dahdi\"\ndahdi_device = \"/nonexistent/dahdi/channel\"\n";
+  options.phones = {{"fxs1", "201", -1}, {"fxs2", "202", -1}};
+  options.phones[0].dahdi_channel = 1;
+  options.phones[1].dahdi_channel = 2;
+  ASSERT_TRUE(start_gateway(options));
+  EXPECT_TRUE(is_ok(gw.status()));
+  const Json lines = gw.lines();
+  ASSERT_TRUE(is_ok(lines));
+  EXPECT_EQ(lines["lines"].size(), 2u);
+  EXPECT_FALSE(lines["lines"][0].contains("phone")) << "no simulated phone with the dahdi driver: " << lines.dump();
+  std::ifstream in(gw.log_path());
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("dahdi channel 1 (fxs1): cannot open /nonexistent/dahdi/channel"), std::string::npos) << log;
+  EXPECT_NE(log.find("dahdi channel 2 (fxs2): cannot open"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=dahdi_ready ports=2 working=0"), std::string::npos) << log;
+}
+
 class CheckConfig : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = make_temp_dir("sipline-check"); }

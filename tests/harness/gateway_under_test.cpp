@@ -72,13 +72,24 @@ std::string GatewayUnderTest::render_config(const GatewayOptions& options) const
     << "\n"
     << "[control]\nsocket = " << quoted(socket_path()) << "\n\n"
     << "[log]\nlevel = " << quoted(options.log_level) << "\n\n"
-    << "[lines]\ndriver = \"sim\"\ncountry = " << quoted(options.country)
+    << "[lines]\n"
+    << (options.lines_extra_toml.find("driver") == std::string::npos ? "driver = \"sim\"\n" : "")
+    << options.lines_extra_toml
+    << (options.lines_extra_toml.empty() || options.lines_extra_toml.back() == '\n' ? "" : "\n")
+    << "country = " << quoted(options.country)
     << "\ninterdigit_timeout_ms = " << options.interdigit_timeout_ms << "\n\n";
   for (const auto& p : options.phones) {
-    c << "[[lines.port]]\nname = " << quoted(p.name) << "\nkind = \"fxs\"\nnumber = " << quoted(p.number)
-      << "\nauto_answer_ms = " << p.auto_answer_ms << "\n";
+    const bool fxo = p.kind == "fxo";
+    c << "[[lines.port]]\nname = " << quoted(p.name) << "\nkind = " << (fxo ? "\"fxo\"" : "\"fxs\"")
+      << "\nnumber = " << quoted(p.number) << "\n";
+    if (fxo) {
+      c << "forward_to = " << quoted(replace_all(p.forward_to, "{sip_port}", std::to_string(sip_port_))) << "\n";
+    } else if (p.dahdi_channel == 0) {
+      c << "auto_answer_ms = " << p.auto_answer_ms << "\n";
+    }
     if (!p.did.empty()) c << "did = " << quoted_array(p.did, sip_port_) << "\n";
     if (!p.caller_id.empty()) c << "caller_id = " << quoted(p.caller_id) << "\n";
+    if (p.dahdi_channel > 0) c << "dahdi_channel = " << p.dahdi_channel << "\n";
     c << "\n";
   }
   for (const auto& r : options.dial_plan) {
@@ -152,6 +163,12 @@ Json GatewayUnderTest::request(const Json& req) {
 
 Json GatewayUnderTest::phone(int line_index, const std::string& action, const Json& extra) {
   Json req = {{"cmd", "phone"}, {"line", line_index}, {"action", action}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) req[it.key()] = it.value();
+  return request(req);
+}
+
+Json GatewayUnderTest::exchange(int line_index, const std::string& action, const Json& extra) {
+  Json req = {{"cmd", "exchange"}, {"line", line_index}, {"action", action}};
   for (auto it = extra.begin(); it != extra.end(); ++it) req[it.key()] = it.value();
   return request(req);
 }

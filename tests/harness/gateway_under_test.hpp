@@ -34,6 +34,9 @@ struct PhoneSpec {
   int auto_answer_ms = -1;
   std::vector<std::string> did = {};  // E.164 numbers that ring the port; `did = [...]` when non-empty
   std::string caller_id = {};         // `caller_id = "..."` (the port's caller ID format) when non-empty
+  std::string kind = {};              // `kind = "fxo"` when "fxo" (an exchange line); else an FXS phone
+  std::string forward_to = {};        // FXO: `forward_to = "..."` ({sip_port} is replaced)
+  int dahdi_channel = 0;              // `dahdi_channel = N` when > 0 (lines_extra_toml: driver = "dahdi")
 };
 
 // One [[dialplan]] table. `target` (when non-empty) is the old single-target
@@ -54,6 +57,7 @@ struct GatewayOptions {
   std::string log_level = "debug";
   std::string sip_extra_toml;  // more "key = value" lines inside [sip] (e.g. no_answer_timeout_s = 2);
                                // one with `transports = [...]` replaces the default ["udp", "tcp"]
+  std::string lines_extra_toml;  // more "key = value" lines inside [lines] (e.g. driver = "dahdi")
   std::string media_extra_toml;  // more "key = value" lines inside [media] (e.g. srtp = "mandatory")
   std::string extra_toml;      // appended verbatim (more tables)
 };
@@ -95,6 +99,8 @@ class GatewayUnderTest {
   Json calls() { return request({{"cmd", "calls"}}); }
   // {"cmd":"phone","line":line,"action":action} merged with `extra`.
   Json phone(int line, const std::string& action, const Json& extra = Json::object());
+  // {"cmd":"exchange","line":line,"action":action} merged with `extra`.
+  Json exchange(int line, const std::string& action, const Json& extra = Json::object());
 
   // One line's object from "lines" (null if absent), and its "state".
   Json line(int index);

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "exchange_port.hpp"
 #include "sim_port.hpp"
 #include "sipline/base/c_ptr.hpp"
 #include "sipline/base/wav.hpp"
@@ -42,15 +43,56 @@ struct SimDriver::Impl {
     std::optional<sim::Returned> recorded;  // the ack, once it arrived
   };
 
+  // Control-thread bookkeeping per exchange line.
+  struct ExchangeControl {
+    uint64_t next_seq = 1;
+    uint64_t call_seq = 0;  // seq of the last exchange_call posted
+  };
+
   base::UniqueFd event_fd;
-  std::vector<std::unique_ptr<sim::SimPort>> ports;
+  std::vector<std::unique_ptr<sim::SimPort>> ports;  // FXS: indices 0..P-1
   std::vector<Control> control;
+  std::vector<std::unique_ptr<sim::ExchangePort>> exchange;  // FXO: indices P..
+  std::vector<ExchangeControl> exchange_control;
+
+  std::size_t total() const { return ports.size() + exchange.size(); }
 
   base::Result<void> check_port(std::size_t index) const {
-    if (index >= ports.size()) {
+    if (index >= total()) {
       return base::fail(SimError::bad_port, "no sim port " + std::to_string(index) + " (there are " +
-                                                std::to_string(ports.size()) + ")");
+                                                std::to_string(total()) + ")");
     }
+    if (index >= ports.size()) {
+      return base::fail(SimError::bad_port, "sim port " + std::to_string(index) + " (" +
+                                                exchange[index - ports.size()]->name() +
+                                                ") is an FXO port: it has no phone (use the exchange_* commands)");
+    }
+    return {};
+  }
+
+  // The exchange line of FXO port `index`.
+  base::Result<sim::ExchangePort*> check_exchange(std::size_t index) const {
+    if (index >= total()) {
+      return base::fail(SimError::bad_port, "no sim port " + std::to_string(index) + " (there are " +
+                                                std::to_string(total()) + ")");
+    }
+    if (index < ports.size()) {
+      return base::fail(SimError::bad_port, port_name(index) + " is an FXS port: it has no exchange line");
+    }
+    return exchange[index - ports.size()].get();
+  }
+
+  base::Result<void> post_exchange(std::size_t index, sim::ExchangeCommand&& c) {
+    auto& port = *exchange[index - ports.size()];
+    auto& ctl = exchange_control[index - ports.size()];
+    while (port.take_returned()) {
+    }  // buffers the media side handed back, freed here
+    c.seq = ctl.next_seq;
+    if (!port.post(std::move(c))) {
+      return base::fail(SimError::busy, "sim port " + std::to_string(index) + " (" + port.name() +
+                                            "): command queue full (is a media worker ticking the port?)");
+    }
+    ++ctl.next_seq;
     return {};
   }
 
@@ -97,13 +139,26 @@ SimDriver::SimDriver(const SimDriverConfig& config) : impl_(std::make_unique<Imp
                                        impl_->event_fd.get()));
   }
   impl_->control.resize(impl_->ports.size());
+  for (std::size_t i = 0; i < config.exchange_lines.size(); ++i) {
+    const auto& line = config.exchange_lines[i];
+    const dsp::ToneProfile* profile = line.profile != nullptr ? line.profile : dsp::find_tone_profile("US");
+    if (profile == nullptr) throw std::runtime_error("sim driver: no built-in US tone profile");  // start-up only
+    std::string name = line.name.empty() ? "fxo" + std::to_string(i + 1) : line.name;
+    impl_->exchange.push_back(std::make_unique<sim::ExchangePort>(impl_->ports.size() + i, std::move(name), line,
+                                                                  *profile, config.subscribers,
+                                                                  impl_->event_fd.get()));
+  }
+  impl_->exchange_control.resize(impl_->exchange.size());
 }
 
 SimDriver::~SimDriver() = default;
 
-std::size_t SimDriver::port_count() const { return impl_->ports.size(); }
+std::size_t SimDriver::port_count() const { return impl_->total(); }
 
-LinePort& SimDriver::port(std::size_t index) { return *impl_->ports.at(index); }
+LinePort& SimDriver::port(std::size_t index) {
+  if (index < impl_->ports.size()) return *impl_->ports[index];
+  return *impl_->exchange.at(index - impl_->ports.size());
+}
 
 int SimDriver::event_fd() const { return impl_->event_fd.get(); }
 
@@ -112,6 +167,9 @@ void SimDriver::drain_events(const std::function<void(const LineEvent&)>& handle
   uint64_t count = 0;
   [[maybe_unused]] const auto n = ::read(impl_->event_fd.get(), &count, sizeof count);
   for (auto& port : impl_->ports) {
+    while (auto e = port->take_event()) handler(*e);
+  }
+  for (auto& port : impl_->exchange) {
     while (auto e = port->take_event()) handler(*e);
   }
 }
@@ -292,6 +350,75 @@ base::Result<SimPhoneStatus> SimDriver::status(std::size_t index) const {
                            .minute = d.cid_minute}},
       .ring_segments_ms = std::vector<int>(d.ring_segments.begin(),
                                            d.ring_segments.begin() + static_cast<std::ptrdiff_t>(d.ring_segment_count)),
+  };
+}
+
+// ---- the exchange behind the FXO ports ----
+
+base::Result<void> SimDriver::exchange_call(std::size_t index, const SimIncomingCall& call) {
+  auto port = impl_->check_exchange(index);
+  if (!port) return base::fail(port.error());
+  const int nyquist = base::kSampleRate / 2;
+  if (call.tone_hz < 0 || call.tone_hz >= nyquist || !(call.listen_hz >= 0 && call.listen_hz < nyquist)) {
+    return base::fail(SimError::bad_argument, "exchange_call: tone and listen frequencies must be 0 (none) or below " +
+                                                  std::to_string(nyquist) + " Hz");
+  }
+  const auto s = (*port)->status();
+  const auto& ctl = impl_->exchange_control[index - impl_->ports.size()];
+  if (s.state != sim::ExchangeState::idle || s.seized || (*port)->hook_requested() || ctl.call_seq > s.processed_seq) {
+    return base::fail(SimError::busy, "sim port " + std::to_string(index) + " (" + (*port)->name() +
+                                          ") already has a call (" + sim::to_string(s.state) +
+                                          (s.seized || (*port)->hook_requested() ? ", seized" : "") + ")");
+  }
+  // Render the caller ID audio here: the media side only plays it.
+  const auto& timing = (*port)->profile().caller_id;
+  const auto format = call.format.value_or(timing.format);
+  const auto alert = call.alert.value_or(timing.alert);
+  sim::ExchangeCommand c{.type = sim::ExchangeCommandType::call, .alert = alert};
+  if (format != dsp::CallerIdFormat::none) {
+    c.data = std::make_unique<sim::Samples>(dsp::render_caller_id(format, call.caller, timing.level_dbm0));
+    if (c.data->empty()) c.data.reset();
+  }
+  if (c.data && alert == dsp::CallerIdAlert::dt_as) {
+    c.tone = std::make_unique<sim::Samples>(dsp::render_alert_tone(timing.alert_ms > 0 ? timing.alert_ms : 100));
+  }
+  c.number_len = std::min(call.caller.number.size(), c.number.size());
+  std::copy_n(call.caller.number.begin(), c.number_len, c.number.begin());
+  c.tone_hz = call.tone_hz;
+  c.listen_hz = call.listen_hz;
+  if (auto r = impl_->post_exchange(index, std::move(c)); !r) return r;
+  impl_->exchange_control[index - impl_->ports.size()].call_seq =
+      impl_->exchange_control[index - impl_->ports.size()].next_seq - 1;
+  return {};
+}
+
+base::Result<void> SimDriver::exchange_hangup(std::size_t index) {
+  if (auto port = impl_->check_exchange(index); !port) return base::fail(port.error());
+  return impl_->post_exchange(index, {.type = sim::ExchangeCommandType::hangup});
+}
+
+base::Result<void> SimDriver::exchange_listen(std::size_t index, double freq_hz) {
+  if (auto port = impl_->check_exchange(index); !port) return base::fail(port.error());
+  if (!(freq_hz >= 0 && freq_hz < base::kSampleRate / 2.0)) {
+    return base::fail(SimError::bad_argument, "exchange_listen: frequency must be 0 (off) or below 4000 Hz");
+  }
+  return impl_->post_exchange(index, {.type = sim::ExchangeCommandType::listen, .listen_hz = freq_hz});
+}
+
+base::Result<SimExchangeStatus> SimDriver::exchange_status(std::size_t index) const {
+  auto port = impl_->check_exchange(index);
+  if (!port) return base::fail(port.error());
+  const auto d = (*port)->status();
+  return SimExchangeStatus{
+      .state = sim::to_string(d.state),
+      .seized = d.seized,
+      .polarity_reversed = d.polarity_reversed,
+      .ringing = d.ringing,
+      .digits = std::string(d.digits.data(), d.digit_count),
+      .far_number = std::string(d.far.data(), d.far_len),
+      .listen_hz = d.listen_hz,
+      .listen_ratio = d.listen_ratio,
+      .rings = d.rings,
   };
 }
 

@@ -216,6 +216,69 @@ TEST(Config, CountriesErrorsNameTheKeyAndLine) {
   expect_invalid_at_line("[countries]\nUS = 3\n", 2, "countries.US");
 }
 
+TEST(Config, FxoPortsNeedATargetAndComeAfterTheFxsPorts) {
+  auto c = parse_config(R"(
+[[lines.port]]
+name = "line"
+kind = "fxo"
+number = "5550100"
+forward_to = "user:alice"
+rings_before_forward = 3
+[[lines.port]]
+name = "phone"
+number = "201"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->lines.ports.size(), 2u);
+  EXPECT_EQ(c->lines.ports[0].name, "phone");  // FXS first: line numbers follow the driver's ports
+  EXPECT_EQ(c->lines.ports[1].kind, PortKind::fxo);
+  EXPECT_EQ(c->lines.ports[1].forward_to, "user:alice");
+  EXPECT_EQ(c->lines.ports[1].rings_before_forward, 3);
+  EXPECT_FALSE(c->lines.ports[1].caller_id.has_value());  // detection: auto
+
+  const std::string fxo = "[[lines.port]]\nname = \"l\"\nkind = \"fxo\"\nnumber = \"1\"\n";
+  expect_invalid_at_line(fxo, 1, "an FXO port needs forward_to");
+  expect_invalid_at_line(fxo + "forward_to = \"201\"\n", 5, "neither a sip:/sips: URI nor user:NAME");
+  expect_invalid_at_line(fxo + "forward_to = \"sip:a@b\"\nrings_before_forward = 0\n", 6, "rings_before_forward");
+  expect_invalid_at_line("[[lines.port]]\nname = \"p\"\nnumber = \"1\"\nforward_to = \"sip:a@b\"\n", 4,
+                         "only for kind = \"fxo\"");
+  expect_invalid_at_line("[[lines.port]]\nname = \"p\"\nkind = \"fxx\"\nnumber = \"1\"\n", 3, "(fxs, fxo)");
+}
+
+TEST(Config, DahdiPortsNameTheirChannelOnce) {
+  auto c = parse_config(R"(
+[lines]
+driver = "dahdi"
+[[lines.port]]
+name = "phone"
+number = "201"
+dahdi_channel = 1
+[[lines.port]]
+name = "line"
+kind = "fxo"
+number = "5550100"
+forward_to = "sip:201@127.0.0.1"
+dahdi_channel = 4
+dahdi_span = 1
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->lines.driver, "dahdi");
+  EXPECT_EQ(c->lines.dahdi_device, "/dev/dahdi/channel");
+  EXPECT_EQ(c->lines.ports[0].dahdi_channel, 1);
+  EXPECT_EQ(c->lines.ports[1].dahdi_channel, 4);
+  EXPECT_EQ(c->lines.ports[1].dahdi_span, 1);
+  expect_invalid_at_line("[lines]\ndriver = \"dahdi\"\n[[lines.port]]\nname = \"p\"\nnumber = \"1\"\n", 3,
+                         "needs dahdi_channel");
+  expect_invalid_at_line("[lines]\ndriver = \"dahdi\"\n[[lines.port]]\nname = \"p\"\nnumber = \"1\"\ndahdi_channel = 1\n"
+                         "[[lines.port]]\nname = \"q\"\nnumber = \"2\"\ndahdi_channel = 1\n",
+                         10, "used twice");
+  expect_invalid_at_line("[[lines.port]]\nname = \"p\"\nnumber = \"1\"\ndahdi_channel = 1\n", 4,
+                         "only with lines.driver = \"dahdi\"");
+  expect_invalid_at_line("[lines]\ndriver = \"zap\"\n", 2, "(sim, dahdi)");
+}
+
 TEST(Config, SyntaxErrorReportsLineAndColumn) {
   // An unterminated string: toml++ points at the newline that ends it.
   expect_error("[sip]\nport = 5060\naddress = \"127.0.0.1\n", ConfigError::syntax, 3, 21, "string");
@@ -269,7 +332,6 @@ number = "202"
 )",
                          5, "duplicate port name \"a\"");
   expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"20x\"\n", 3, "digits");
-  expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nkind = \"fxo\"\nnumber = \"1\"\n", 3, "fxo");
   expect_invalid_at_line("[lines]\nport = []\n", 2, "at least one [[lines.port]]");
   expect_invalid_at_line("[lines]\nport = [1]\n", 2, "an array of tables");
   expect_invalid_at_line("\ndialplan = []\n", 2, "at least one [[dialplan]]");

@@ -1,6 +1,7 @@
 #pragma once
-// The `sim` driver: simulated analog phones on FXS ports that signal with real
-// audio, for tests, demos and load runs.
+// The `sim` driver: simulated analog phones on FXS ports, and FXO ports on a
+// simulated telephone exchange, all signalling with real audio, for tests,
+// demos and load runs.
 //
 // A SimPhone sits at the far end of an FXS port. It has a hook switch, sees
 // the ringing voltage (and counts rings), dials by sending real DTMF audio into
@@ -12,14 +13,31 @@
 // media worker (the 20 ms tick is the phone's clock, so it is deterministic in
 // tests). Commands come from the control thread through a lock-free queue and
 // take effect at the next tick; status() is a snapshot readable from any thread.
+//
+// An exchange line (SimExchangeLineConfig) is an FXO port: the gateway seizes
+// it (set_hook(true)), hears dial tone, dials DTMF, and the exchange routes the
+// number to one of its SimSubscriberConfig subscribers (ringback, answer with
+// an optional polarity reversal, busy, no answer; unknown numbers get SIT then
+// congestion). exchange_call() rings the port with the profile's cadence and
+// sends caller ID with the profile's (or the call's) alerting: first ring,
+// line reversal, DT-AS, RP-AS or NTT's CAR with primary response.
+// exchange_hangup() clears from the far end with the line's disconnect
+// signal. The exchange also runs in the port's read()/write() on the media
+// tick; FXO events: ring_start/ring_stop (each edge of the ringing voltage,
+// RP-AS and CAR included), polarity_reversal (every change, also the return
+// to normal when a call clears), loop_drop.
+// Limits: DTMF dialing only (no pulse dialing, no hook flash); no permanent
+// signal (dial tone without digits) timeout; one call per line.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sipline/base/result.hpp"
 #include "sipline/drivers/line_driver.hpp"
 #include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::drivers {
 
@@ -55,8 +73,57 @@ struct SimPhoneConfig {
   bool caller_id_auto = true;
 };
 
+// One exchange line: an FXO port (after the phones' ports, in this order).
+struct SimExchangeLineConfig {
+  std::string name{};    // e.g. "fxo1"; empty = "fxo<n>"
+  std::string number{};  // this line's own subscriber number (dialing it gives busy)
+  // Tones, ring cadence and caller ID timing; nullptr = the built-in "US".
+  // Must outlive the driver (the built-in profiles are static).
+  const dsp::ToneProfile* profile = nullptr;
+  bool answer_polarity_reversal = true;  // reverse the line when the far party answers an outgoing call
+  // How the exchange tells the FXO port the far party hung up: reverse the
+  // polarity again, drop the loop current for loop_drop_ms (a loop_drop
+  // event), or busy tone until the port releases.
+  enum class Disconnect { polarity_reversal, loop_drop, busy_tone } disconnect = Disconnect::loop_drop;
+  int loop_drop_ms = 800;
+};
+
+// A subscriber of the exchange that the FXO ports can call (outgoing calls).
+struct SimSubscriberConfig {
+  std::string number{};  // DTMF digits
+  enum class Behaviour { answer, busy, no_answer } behaviour = Behaviour::answer;
+  int answer_after_ms = 2000;  // ringback this long, then answer
+  int tone_hz = 0;             // plays this tone when connected (0 = silence)
+  int hangup_after_ms = -1;    // hangs up this long after answering; -1 = never
+};
+
 struct SimDriverConfig {
-  std::vector<SimPhoneConfig> phones;
+  std::vector<SimPhoneConfig> phones{};
+  std::vector<SimExchangeLineConfig> exchange_lines{};  // FXO ports, after the phones' FXS ports
+  std::vector<SimSubscriberConfig> subscribers{};       // the exchange's numbers for outgoing calls
+};
+
+// An incoming call from the exchange to an FXO port.
+struct SimIncomingCall {
+  dsp::CallerId caller{};
+  std::optional<dsp::CallerIdFormat> format{};  // default: the profile's (none = no caller ID)
+  std::optional<dsp::CallerIdAlert> alert{};    // default: the profile's
+  int tone_hz = 0;         // the caller's "voice" once answered (0 = silence)
+  double listen_hz = 0;    // the caller listens for this frequency (0 = none)
+};
+
+struct SimExchangeStatus {
+  // idle, dialtone, collecting, ringing_far, connected, busy, unobtainable,
+  // ringing_line, caller_id, disconnected
+  std::string state = "idle";
+  bool seized = false;             // the FXO port is off hook
+  bool polarity_reversed = false;
+  bool ringing = false;            // ringing voltage on right now
+  std::string digits{};            // dialed by the gateway (this call, at most 32)
+  std::string far_number{};        // the subscriber called, or the incoming caller's number
+  double listen_hz = 0;            // what the far party listens for
+  double listen_ratio = 0;         // its power ratio in the gateway's audio, last 200 ms (0..1)
+  int rings = 0;                   // normal rings of this incoming call (not RP-AS or CAR)
 };
 
 class SimDriver final : public LineDriver {
@@ -96,6 +163,19 @@ class SimDriver final : public LineDriver {
   // -1 disables auto-answer.
   base::Result<void> set_auto_answer(std::size_t index, int delay_ms);
   base::Result<SimPhoneStatus> status(std::size_t index) const;
+
+  // Control thread: the exchange behind FXO port `index`. Errors: bad_port
+  // (not an FXO port), busy (exchange_call: a call is already on the line or
+  // posted, or the port is seized), bad_argument (a frequency out of range).
+  // The caller ID audio is rendered here and handed to the media side.
+  base::Result<void> exchange_call(std::size_t index, const SimIncomingCall& call);
+  // The far party hangs up: the line's disconnect signal when connected; an
+  // incoming call still ringing is abandoned (the ringing stops).
+  base::Result<void> exchange_hangup(std::size_t index);
+  // The far party listens for `freq_hz` (0 = off) in what the port sends
+  // while connected (an exchange_call's listen_hz replaces it).
+  base::Result<void> exchange_listen(std::size_t index, double freq_hz);
+  base::Result<SimExchangeStatus> exchange_status(std::size_t index) const;
 
  private:
   struct Impl;

@@ -5,9 +5,11 @@
 //  and DTMF generation replace the network audio while active.
 // Later issues add echo cancellation, caller ID, PLC and fax here.
 // Thread: created on the control thread, then owned by one media worker.
+#include <memory>
 #include <span>
 
 #include "sipline/base/audio_frame.hpp"
+#include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/dtmf.hpp"
 #include "sipline/dsp/tone_generator.hpp"
 #include "sipline/dsp/tone_profile.hpp"
@@ -23,6 +25,12 @@ class Channel {
   // Realtime: audio from the line (the phone's microphone). Returns the DTMF
   // events detected in this frame (valid until the next call).
   std::span<const DtmfEvent> process_tx(base::ConstFrameSpan from_line);
+  // FXO lines: decode caller ID in the line audio (one format, or all side by
+  // side). Call before the channel goes to its worker.
+  void enable_caller_id(CallerIdFormat format, bool automatic);
+  // Realtime: a caller ID message completed in the last process_tx() frame,
+  // if any (valid until the next process_tx()).
+  const CallerIdMessage* caller_id() { return cid_rx_ ? cid_rx_->take() : nullptr; }
   // Realtime: audio to the line. `to_line` holds the decoded network audio
   // (or silence); a playing tone or DTMF digit replaces it.
   void process_rx(base::FrameSpan to_line);
@@ -37,6 +45,7 @@ class Channel {
  private:
   const ToneProfile* profile_;
   DtmfDetector detector_;
+  std::unique_ptr<CallerIdReceiver> cid_rx_;
   DtmfGenerator dtmf_out_;
   ToneGenerator tones_;
   ToneKind tone_kind_ = ToneKind::none;

@@ -1,0 +1,575 @@
+#include "exchange_port.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <string_view>
+#include <utility>
+
+#include <unistd.h>
+
+#include "sipline/dsp/goertzel.hpp"
+
+namespace sipline::drivers::sim {
+namespace {
+
+int16_t saturate(int v) { return static_cast<int16_t>(std::clamp(v, -32768, 32767)); }
+
+// The far party's tone: -13 dBm0 (0 dBm0 is a sine of peak ~22800, as in dsp's tone generator).
+constexpr double kFarToneAmplitude = 5100;
+
+bool is_incoming(ExchangeState s) { return s == ExchangeState::ringing_line || s == ExchangeState::caller_id; }
+
+}  // namespace
+
+const char* to_string(ExchangeState state) {
+  switch (state) {
+    case ExchangeState::idle: return "idle";
+    case ExchangeState::dialtone: return "dialtone";
+    case ExchangeState::collecting: return "collecting";
+    case ExchangeState::ringing_far: return "ringing_far";
+    case ExchangeState::connected: return "connected";
+    case ExchangeState::busy: return "busy";
+    case ExchangeState::unobtainable: return "unobtainable";
+    case ExchangeState::ringing_line: return "ringing_line";
+    case ExchangeState::caller_id: return "caller_id";
+    case ExchangeState::disconnected: return "disconnected";
+  }
+  return "idle";
+}
+
+// ---- ExchangeStatusCell (the same seqlock as StatusCell, see sim_port.cpp) ----
+
+void ExchangeStatusCell::publish(const ExchangeStatusData& d) {
+  constexpr auto w = std::memory_order_release;
+  const uint32_t s = seq_.load(std::memory_order_relaxed);
+  seq_.store(s + 1, std::memory_order_relaxed);
+  processed_seq_.store(d.processed_seq, w);
+  state_.store(d.state, w);
+  seized_.store(d.seized, w);
+  polarity_.store(d.polarity_reversed, w);
+  ringing_.store(d.ringing, w);
+  digits_.store(d.digits, d.digit_count, w);
+  far_.store(d.far, d.far_len, w);
+  listen_hz_.store(d.listen_hz, w);
+  listen_ratio_.store(d.listen_ratio, w);
+  rings_.store(d.rings, w);
+  seq_.store(s + 2, std::memory_order_release);
+}
+
+ExchangeStatusData ExchangeStatusCell::read() const {
+  constexpr auto r = std::memory_order_acquire;
+  ExchangeStatusData d;
+  for (;;) {
+    const uint32_t s1 = seq_.load(r);
+    if (s1 & 1) continue;
+    d.processed_seq = processed_seq_.load(r);
+    d.state = state_.load(r);
+    d.seized = seized_.load(r);
+    d.polarity_reversed = polarity_.load(r);
+    d.ringing = ringing_.load(r);
+    d.digit_count = digits_.load(d.digits, r);
+    d.far_len = far_.load(d.far, r);
+    d.listen_hz = listen_hz_.load(r);
+    d.listen_ratio = listen_ratio_.load(r);
+    d.rings = rings_.load(r);
+    if (seq_.load(std::memory_order_relaxed) == s1) return d;
+  }
+}
+
+// ---- ExchangePort: control side ----
+
+namespace {
+std::vector<Subscriber> copy_subscribers(const std::vector<SimSubscriberConfig>& subscribers) {
+  std::vector<Subscriber> out;
+  for (const auto& s : subscribers) {
+    out.push_back({.number = s.number,
+                   .behaviour = s.behaviour,
+                   .answer_after_ms = s.answer_after_ms,
+                   .tone_hz = s.tone_hz,
+                   .hangup_after_ms = s.hangup_after_ms});
+  }
+  return out;
+}
+}  // namespace
+
+ExchangePort::ExchangePort(std::size_t index, std::string name, const SimExchangeLineConfig& line,
+                           const dsp::ToneProfile& profile, const std::vector<SimSubscriberConfig>& subscribers,
+                           int event_fd)
+    : index_(index), name_(std::move(name)), event_fd_(event_fd), profile_(profile),
+      answer_reversal_(line.answer_polarity_reversal), disconnect_(line.disconnect),
+      loop_drop_ms_(std::max(line.loop_drop_ms, base::kFrameMs)), subscribers_(copy_subscribers(subscribers)),
+      own_number_(line.number) {
+  publish();
+}
+
+ExchangePort::~ExchangePort() = default;
+
+void ExchangePort::set_hook(bool off_hook) { hook_.store(off_hook, std::memory_order_release); }
+
+bool ExchangePort::post(ExchangeCommand&& command) { return commands_.push(std::move(command)); }
+std::optional<Returned> ExchangePort::take_returned() { return returned_.pop(); }
+std::optional<LineEvent> ExchangePort::take_event() { return events_.pop(); }
+
+// ---- ExchangePort: media side ----
+
+uint64_t ExchangePort::ticks(int ms) const {
+  return ms <= 0 ? 0 : static_cast<uint64_t>((ms + base::kFrameMs - 1) / base::kFrameMs);
+}
+
+void ExchangePort::read(base::FrameSpan from_line) {
+  ++tick_;
+  while (auto c = commands_.pop()) apply(*c);
+  const bool hook = hook_.load(std::memory_order_acquire);
+  if (hook != seized_) hook_changed(hook);
+  if (loop_open_ && tick_ >= loop_close_tick_) loop_open_ = false;
+  if (is_incoming(state_)) {
+    run_incoming();
+  } else {
+    run_outgoing();
+  }
+  if (next_tone_ != nullptr && tick_ >= next_tone_tick_) {
+    tones_.start(next_tone_);
+    next_tone_ = nullptr;
+  }
+  produce(from_line);
+  publish();
+}
+
+void ExchangePort::write(base::ConstFrameSpan to_line) {
+  // The exchange's digit receiver, attached while it collects the number.
+  for (const auto& e : dtmf_rx_.process(to_line)) {
+    if (e.end || (state_ != ExchangeState::dialtone && state_ != ExchangeState::collecting)) continue;
+    if (digit_count_ < digits_.size()) digits_[digit_count_++] = e.digit;
+    if (state_ == ExchangeState::dialtone) {
+      tones_.stop();
+      state_ = ExchangeState::collecting;
+    }
+    last_digit_tick_ = tick_;
+    const std::string_view dialed(digits_.data(), digit_count_);
+    bool complete = !own_number_.empty() && own_number_ == dialed;
+    for (const auto& s : subscribers_) complete = complete || s.number == dialed;
+    if (complete) route();
+  }
+
+  // What the far party hears: the port's audio while connected.
+  std::memmove(window_.data(), window_.data() + base::kFrameSamples,
+               (kListenWindow - base::kFrameSamples) * sizeof(int16_t));
+  if (state_ == ExchangeState::connected) {
+    std::copy(to_line.begin(), to_line.end(), window_.end() - base::kFrameSamples);
+  } else {
+    std::fill(window_.end() - base::kFrameSamples, window_.end(), int16_t{0});
+  }
+  listen_ratio_ = listen_hz_ > 0 ? dsp::tone_power_ratio(window_, listen_hz_, base::kSampleRate) : 0;
+  publish();
+}
+
+void ExchangePort::apply(ExchangeCommand& c) {
+  processed_seq_ = c.seq;
+  switch (c.type) {
+    case ExchangeCommandType::call:
+      start_incoming(c);
+      break;
+    case ExchangeCommandType::hangup:
+      far_hangup();
+      break;
+    case ExchangeCommandType::listen:
+      listen_hz_ = c.listen_hz;
+      break;
+  }
+  give_back(std::move(c.data));
+  give_back(std::move(c.tone));
+}
+
+void ExchangePort::hook_changed(bool off_hook) {
+  seized_ = off_hook;
+  const auto& t = profile_.caller_id;
+  if (off_hook) {
+    if (state_ == ExchangeState::idle) {
+      // Seizure: dial tone until the first digit.
+      digit_count_ = 0;
+      far_len_ = 0;
+      rings_ = 0;
+      state_ = ExchangeState::dialtone;
+      play_tone(dsp::ToneKind::dial);
+    } else if (is_incoming(state_)) {
+      if (phase_ == Phase::car) {
+        // NTT: the primary response. The CAR stops; the data follows off hook.
+        set_ringing(false);
+        enter_phase(Phase::data_delay, t.data_delay_ms);
+      } else {
+        connect(call_tone_hz_);  // answered
+      }
+    }
+    return;
+  }
+  // On hook.
+  if (is_incoming(state_)) {
+    if (alert_ == dsp::CallerIdAlert::ntt_car &&
+        (phase_ == Phase::data_delay || phase_ == Phase::data || phase_ == Phase::await_on_hook)) {
+      // The end of NTT's primary response: normal ringing follows.
+      playing_ = nullptr;
+      enter_phase(Phase::ring_delay, t.ring_delay_ms);
+    }
+    return;
+  }
+  to_idle();  // released
+}
+
+void ExchangePort::run_outgoing() {
+  switch (state_) {
+    case ExchangeState::collecting:
+      if (tick_ - last_digit_tick_ >= ticks(kInterdigitTimeoutMs)) route();
+      break;
+    case ExchangeState::ringing_far:
+      if (answer_tick_ != 0 && tick_ >= answer_tick_) answer_far();
+      break;
+    case ExchangeState::connected:
+      if (hangup_tick_ != 0 && tick_ >= hangup_tick_) far_hangup();
+      break;
+    default:
+      break;
+  }
+}
+
+// Finds the subscriber dialed and gives the gateway the call's progress.
+void ExchangePort::route() {
+  far_len_ = std::min(digit_count_, far_.size());
+  std::copy_n(digits_.begin(), far_len_, far_.begin());
+  const std::string_view dialed(digits_.data(), digit_count_);
+  far_sub_ = nullptr;
+  for (const auto& s : subscribers_) {
+    if (s.number == dialed) far_sub_ = &s;
+  }
+  if (far_sub_ == nullptr && !own_number_.empty() && own_number_ == dialed) {
+    state_ = ExchangeState::busy;  // the line called itself
+    play_tone(dsp::ToneKind::busy);
+    return;
+  }
+  if (far_sub_ == nullptr) {
+    // Unobtainable: SIT once, then congestion.
+    state_ = ExchangeState::unobtainable;
+    play_tone(dsp::ToneKind::special_information);
+    int sit_ms = 0;
+    bool finite = true;
+    for (const auto& step : profile_.special_information.steps) {
+      if (step.duration_ms <= 0) finite = false;
+      sit_ms += step.duration_ms;
+    }
+    if (finite && sit_ms > 0) {
+      next_tone_ = &profile_.congestion;
+      next_tone_tick_ = tick_ + ticks(sit_ms);
+    }
+    return;
+  }
+  switch (far_sub_->behaviour) {
+    case SimSubscriberConfig::Behaviour::answer:
+      state_ = ExchangeState::ringing_far;
+      play_tone(dsp::ToneKind::ringback);
+      answer_tick_ = tick_ + std::max<uint64_t>(1, ticks(far_sub_->answer_after_ms));
+      break;
+    case SimSubscriberConfig::Behaviour::no_answer:
+      state_ = ExchangeState::ringing_far;
+      play_tone(dsp::ToneKind::ringback);
+      answer_tick_ = 0;
+      break;
+    case SimSubscriberConfig::Behaviour::busy:
+      state_ = ExchangeState::busy;
+      play_tone(dsp::ToneKind::busy);
+      break;
+  }
+}
+
+void ExchangePort::answer_far() {
+  answer_tick_ = 0;
+  if (answer_reversal_) set_polarity_reversed(!polarity_reversed_);
+  connect(far_sub_ != nullptr ? far_sub_->tone_hz : 0);
+  if (far_sub_ != nullptr && far_sub_->hangup_after_ms >= 0) {
+    hangup_tick_ = tick_ + std::max<uint64_t>(1, ticks(far_sub_->hangup_after_ms));
+  }
+}
+
+void ExchangePort::connect(int tone_hz) {
+  set_ringing(false);
+  tones_.stop();
+  next_tone_ = nullptr;
+  playing_ = nullptr;
+  first_ring_data_pending_ = false;
+  phase_ = Phase::none;
+  state_ = ExchangeState::connected;
+  far_tone_hz_ = tone_hz;
+  far_phase_ = 0;
+}
+
+void ExchangePort::far_hangup() {
+  if (state_ == ExchangeState::connected) {
+    far_tone_hz_ = 0;
+    hangup_tick_ = 0;
+    state_ = ExchangeState::disconnected;
+    switch (disconnect_) {
+      case SimExchangeLineConfig::Disconnect::polarity_reversal:
+        set_polarity_reversed(!polarity_reversed_);
+        break;
+      case SimExchangeLineConfig::Disconnect::loop_drop:
+        loop_open_ = true;
+        loop_close_tick_ = tick_ + ticks(loop_drop_ms_);
+        post_event(LineEventType::loop_drop);
+        break;
+      case SimExchangeLineConfig::Disconnect::busy_tone:
+        play_tone(dsp::ToneKind::busy);
+        break;
+    }
+  } else if (is_incoming(state_)) {
+    // The caller gave up before the answer.
+    const bool seized = seized_;
+    to_idle();
+    if (seized) state_ = ExchangeState::disconnected;  // NTT primary response: idle once on hook
+  }
+  // Otherwise there is no far party to hang up (dial tone, ringback, busy, SIT).
+}
+
+void ExchangePort::to_idle() {
+  set_ringing(false);
+  set_polarity_reversed(false);
+  tones_.stop();
+  next_tone_ = nullptr;
+  playing_ = nullptr;
+  give_back(std::move(data_));
+  give_back(std::move(alert_tone_));
+  first_ring_data_pending_ = false;
+  phase_ = Phase::none;
+  state_ = ExchangeState::idle;
+  far_tone_hz_ = 0;
+  far_sub_ = nullptr;
+  answer_tick_ = hangup_tick_ = 0;
+  loop_open_ = false;
+}
+
+// ---- incoming calls ----
+
+void ExchangePort::start_incoming(ExchangeCommand& c) {
+  if (state_ != ExchangeState::idle || seized_) return;  // glare: the line is in use (buffers go back)
+  const auto& t = profile_.caller_id;
+  digit_count_ = 0;
+  far_len_ = std::min(c.number_len, far_.size());
+  std::copy_n(c.number.begin(), far_len_, far_.begin());
+  rings_ = 0;
+  call_tone_hz_ = c.tone_hz;
+  listen_hz_ = c.listen_hz;
+  give_back(std::move(data_));
+  give_back(std::move(alert_tone_));
+  data_ = std::move(c.data);
+  alert_tone_ = std::move(c.tone);
+  alert_ = c.alert;
+  call_end_tick_ = tick_ + ticks(kIncomingRingTimeoutMs);
+  first_ring_data_pending_ = false;
+  if (!data_) {
+    start_ringing();  // no caller ID: just ring
+    return;
+  }
+  state_ = ExchangeState::caller_id;
+  switch (alert_) {
+    case dsp::CallerIdAlert::first_ring:
+      start_ringing();
+      first_ring_data_pending_ = true;
+      data_start_tick_ = 0;
+      break;
+    case dsp::CallerIdAlert::line_reversal:
+    case dsp::CallerIdAlert::dt_as:
+      set_polarity_reversed(true);
+      enter_phase(Phase::reversal, t.reversal_ms > 0 ? t.reversal_ms : 100);
+      break;
+    case dsp::CallerIdAlert::rp_as:
+      set_ringing(true);
+      enter_phase(Phase::ring_pulse, t.alert_ms > 0 ? t.alert_ms : 250);
+      break;
+    case dsp::CallerIdAlert::ntt_car:
+      phase_ = Phase::car;
+      phase_end_tick_ = tick_ + ticks(t.car_timeout_ms);
+      cadence_pos_ = 0;
+      set_ringing(true);
+      cadence_end_tick_ = tick_ + std::max<uint64_t>(1, ticks(t.car_cadence_ms.empty() ? 500 : t.car_cadence_ms[0]));
+      break;
+  }
+}
+
+void ExchangePort::enter_phase(Phase phase, int ms) {
+  phase_ = phase;
+  phase_end_tick_ = tick_ + ticks(ms);
+  if (phase == Phase::data) {
+    playing_ = data_.get();
+    play_pos_ = 0;
+  } else if (phase == Phase::alert_tone) {
+    playing_ = alert_tone_.get();
+    play_pos_ = 0;
+  }
+}
+
+void ExchangePort::run_incoming() {
+  const auto& t = profile_.caller_id;
+  if (!seized_ && tick_ >= call_end_tick_) {
+    to_idle();  // nobody answered
+    return;
+  }
+  switch (phase_) {
+    case Phase::none:
+      break;
+    case Phase::reversal:
+      if (tick_ < phase_end_tick_) break;
+      if (alert_ == dsp::CallerIdAlert::dt_as && alert_tone_) {
+        enter_phase(Phase::alert_tone, 0);
+      } else {
+        enter_phase(Phase::data_delay, t.data_delay_ms);
+      }
+      break;
+    case Phase::alert_tone:
+      if (playing_ == nullptr) enter_phase(Phase::data_delay, t.data_delay_ms);
+      break;
+    case Phase::ring_pulse:
+      if (tick_ < phase_end_tick_) break;
+      set_ringing(false);
+      enter_phase(Phase::data_delay, t.data_delay_ms);
+      break;
+    case Phase::car:
+      if (tick_ >= phase_end_tick_) {
+        // No primary response: ring without caller ID.
+        set_ringing(false);
+        give_back(std::move(data_));
+        enter_phase(Phase::ring_delay, t.ring_delay_ms);
+      } else if (!t.car_cadence_ms.empty() && tick_ >= cadence_end_tick_) {
+        cadence_pos_ = (cadence_pos_ + 1) % t.car_cadence_ms.size();
+        set_ringing(cadence_pos_ % 2 == 0);
+        cadence_end_tick_ = tick_ + std::max<uint64_t>(1, ticks(t.car_cadence_ms[cadence_pos_]));
+      }
+      break;
+    case Phase::data_delay:
+      if (tick_ >= phase_end_tick_) enter_phase(Phase::data, 0);
+      break;
+    case Phase::data:
+      if (playing_ != nullptr) break;
+      if (alert_ == dsp::CallerIdAlert::ntt_car) {
+        enter_phase(Phase::await_on_hook, kNttOnHookWaitMs);
+      } else {
+        set_polarity_reversed(false);  // line_reversal / dt_as: back to normal before ringing
+        enter_phase(Phase::ring_delay, t.ring_delay_ms);
+      }
+      break;
+    case Phase::await_on_hook:
+      if (tick_ >= phase_end_tick_) connect(call_tone_hz_);  // stayed off hook: an answer
+      break;
+    case Phase::ring_delay:
+      if (tick_ >= phase_end_tick_) start_ringing();
+      break;
+    case Phase::ringing: {
+      const auto& cadence = profile_.ring_cadence_ms;
+      if (!cadence.empty() && tick_ >= cadence_end_tick_) {
+        const bool first_cycle = cadence_pos_ + 1 < cadence.size();
+        cadence_pos_ = (cadence_pos_ + 1) % cadence.size();
+        const bool on = cadence_pos_ % 2 == 0;
+        set_ringing(on);
+        if (on) ++rings_;
+        cadence_end_tick_ = tick_ + std::max<uint64_t>(1, ticks(cadence[cadence_pos_]));
+        // first_ring: the data goes in the silence that ends the first cadence cycle.
+        if (first_ring_data_pending_ && first_cycle && cadence_pos_ + 1 == cadence.size() && !on) {
+          first_ring_data_pending_ = false;
+          data_start_tick_ = tick_ + std::max<uint64_t>(1, ticks(t.data_delay_ms));
+        }
+      }
+      if (data_start_tick_ != 0 && tick_ >= data_start_tick_) {
+        data_start_tick_ = 0;
+        playing_ = data_.get();
+        play_pos_ = 0;
+      }
+      state_ = playing_ != nullptr ? ExchangeState::caller_id : ExchangeState::ringing_line;
+      break;
+    }
+  }
+}
+
+void ExchangePort::start_ringing() {
+  const auto& cadence = profile_.ring_cadence_ms;
+  phase_ = Phase::ringing;
+  state_ = ExchangeState::ringing_line;
+  cadence_pos_ = 0;
+  data_start_tick_ = 0;
+  set_ringing(true);
+  ++rings_;
+  cadence_end_tick_ = cadence.empty() ? UINT64_MAX : tick_ + std::max<uint64_t>(1, ticks(cadence[0]));
+}
+
+// ---- line signals and audio ----
+
+void ExchangePort::set_ringing(bool on) {
+  if (on == ringing_) return;
+  ringing_ = on;
+  post_event(on ? LineEventType::ring_start : LineEventType::ring_stop);
+}
+
+void ExchangePort::set_polarity_reversed(bool reversed) {
+  if (reversed == polarity_reversed_) return;
+  polarity_reversed_ = reversed;
+  post_event(LineEventType::polarity_reversal);
+}
+
+void ExchangePort::play_tone(dsp::ToneKind kind) {
+  next_tone_ = nullptr;
+  tones_.start(&profile_.tone(kind));
+}
+
+void ExchangePort::produce(base::FrameSpan out) {
+  if (loop_open_) {
+    std::fill(out.begin(), out.end(), int16_t{0});
+    return;
+  }
+  tones_.generate(out);  // silence when no tone
+  if (playing_ != nullptr) {
+    const Samples& s = *playing_;
+    for (auto& v : out) {
+      if (play_pos_ >= s.size()) {
+        playing_ = nullptr;
+        break;
+      }
+      v = saturate(v + s[play_pos_++]);
+    }
+    if (playing_ != nullptr && play_pos_ >= s.size()) playing_ = nullptr;
+  }
+  if (state_ == ExchangeState::connected && far_tone_hz_ > 0) {
+    constexpr double kTwoPi = 2 * std::numbers::pi;
+    const double step = kTwoPi * far_tone_hz_ / base::kSampleRate;
+    for (auto& v : out) {
+      v = saturate(v + static_cast<int>(std::lround(kFarToneAmplitude * std::sin(far_phase_))));
+      far_phase_ = std::fmod(far_phase_ + step, kTwoPi);
+    }
+  }
+}
+
+void ExchangePort::give_back(SamplesPtr samples) {
+  if (!samples) return;
+  returned_.push({Returned::Kind::garbage, 0, std::move(samples)});
+}
+
+void ExchangePort::post_event(LineEventType type) {
+  if (!events_.push(LineEvent{.port = index_, .type = type, .digit = 0})) return;  // full: dropped
+  const uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(event_fd_, &one, sizeof one);
+}
+
+void ExchangePort::publish() {
+  ExchangeStatusData d;
+  d.processed_seq = processed_seq_;
+  d.state = state_;
+  d.seized = seized_;
+  d.polarity_reversed = polarity_reversed_;
+  d.ringing = ringing_;
+  d.digits = digits_;
+  d.digit_count = digit_count_;
+  d.far = far_;
+  d.far_len = far_len_;
+  d.listen_hz = listen_hz_;
+  d.listen_ratio = listen_ratio_;
+  d.rings = rings_;
+  status_.publish(d);
+}
+
+}  // namespace sipline::drivers::sim

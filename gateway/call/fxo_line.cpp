@@ -1,0 +1,227 @@
+#include "call/fxo_line.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "sipline/base/log.hpp"
+
+namespace sipline::gateway::call {
+
+using base::Millis;
+using base::Sub;
+namespace log = base::log;
+
+namespace {
+
+// NTT's CAR: rings and pauses of 0.5 s (a UK double ring's 0.2 s pause and
+// an ETSI ring pulse's 0.25 s burst do not pass).
+constexpr int kCarMinMs = 350;
+constexpr int kCarMaxMs = 700;
+// The NTT data follows the primary response within this time, or never.
+constexpr Millis kPrimaryResponseTimeout{4000};
+
+bool car_like(int ms) { return ms >= kCarMinMs && ms <= kCarMaxMs; }
+
+// Longer than any silence of the profile's cadence (and its caller ID
+// sequence): no ring for this long means the caller hung up.
+Millis default_ring_timeout(const dsp::ToneProfile* profile) {
+  int longest = 4000;
+  if (profile) {
+    for (std::size_t i = 1; i < profile->ring_cadence_ms.size(); i += 2)
+      longest = std::max(longest, profile->ring_cadence_ms[i]);
+  }
+  return Millis(longest + 2500);
+}
+
+}  // namespace
+
+std::string_view to_string(FxoState state) {
+  switch (state) {
+    case FxoState::idle: return "idle";
+    case FxoState::incoming: return "incoming";
+    case FxoState::primary_response: return "primary_response";
+    case FxoState::forwarding: return "forwarding";
+    case FxoState::refused: return "refused";
+    case FxoState::connected: return "connected";
+  }
+  return "?";
+}
+
+FxoLine::FxoLine(FxoLineConfig config, const base::Clock& clock, base::Timers& timers, Io& io, Owner& owner)
+    : config_(std::move(config)), clock_(clock), timers_(timers), io_(io), owner_(owner) {
+  if (config_.ring_timeout.count() <= 0) config_.ring_timeout = default_ring_timeout(config_.profile);
+}
+
+FxoLine::~FxoLine() { cancel_timers(); }
+
+void FxoLine::cancel_timers() {
+  for (base::TimerId* t : {&ring_timer_, &primary_timer_}) {
+    if (*t) timers_.cancel(*t);
+    *t = 0;
+  }
+}
+
+void FxoLine::enter(FxoState next) {
+  if (next == state_) return;
+  log::debug(Sub::call, "event=fxo_state from={} to={}", to_string(state_), to_string(next));
+  state_ = next;
+}
+
+void FxoLine::begin_incoming() {
+  rings_ = 0;
+  has_caller_id_ = false;
+  caller_ = {};
+  car_answered_ = false;
+  last_on_ms_ = last_off_ms_ = 0;
+  enter(FxoState::incoming);
+  log::info(Sub::call, "event=fxo_incoming");
+}
+
+void FxoLine::restart_ring_timer() {
+  if (ring_timer_) timers_.cancel(ring_timer_);
+  ring_timer_ = timers_.start(config_.ring_timeout, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
+    ring_timer_ = 0;
+    ring_timed_out();
+  });
+}
+
+void FxoLine::on_ring_start() {
+  const auto now = clock_.now();
+  if (state_ == FxoState::idle) begin_incoming();
+  if (state_ == FxoState::connected) return;  // a ring while connected: not ours to judge
+  if (!ringing_ && rings_ > 0) {
+    last_off_ms_ = static_cast<int>(std::chrono::duration_cast<Millis>(now - edge_at_).count());
+  }
+  ringing_ = true;
+  edge_at_ = now;
+  restart_ring_timer();
+  if (state_ == FxoState::incoming && config_.ntt_primary_response && !car_answered_ && rings_ >= 1 &&
+      car_like(last_on_ms_) && car_like(last_off_ms_)) {
+    // NTT: CAR asks for the primary response; the data comes with the line off hook.
+    car_answered_ = true;
+    log::info(Sub::call, "event=fxo_primary_response");
+    enter(FxoState::primary_response);
+    off_hook_ = true;
+    io_.set_hook(config_.index, true);
+    primary_timer_ = timers_.start(kPrimaryResponseTimeout, [this] {
+      primary_timer_ = 0;
+      end_primary_response();
+    });
+    return;
+  }
+  ++rings_;
+  if (state_ == FxoState::incoming && rings_ >= config_.rings_before_forward) forward();
+}
+
+void FxoLine::on_ring_stop() {
+  if (!ringing_) return;
+  ringing_ = false;
+  const auto now = clock_.now();
+  last_on_ms_ = static_cast<int>(std::chrono::duration_cast<Millis>(now - edge_at_).count());
+  edge_at_ = now;
+  if (state_ != FxoState::idle && state_ != FxoState::connected) restart_ring_timer();
+}
+
+void FxoLine::end_primary_response() {
+  if (state_ != FxoState::primary_response) return;
+  off_hook_ = false;
+  io_.set_hook(config_.index, false);
+  enter(FxoState::incoming);
+  if (has_caller_id_) forward();
+}
+
+void FxoLine::on_caller_id(const dsp::CallerIdMessage& message) {
+  if (state_ == FxoState::connected || state_ == FxoState::forwarding || state_ == FxoState::refused) return;
+  if (state_ == FxoState::idle) {
+    begin_incoming();
+    restart_ring_timer();
+  }
+  caller_ = message.id;
+  has_caller_id_ = true;
+  log::info(Sub::call, "event=fxo_caller_id format={} number={} name=\"{}\"", dsp::to_string(message.format),
+            caller_.number.empty() ? "-" : caller_.number, caller_.name);
+  if (state_ == FxoState::primary_response) {
+    if (primary_timer_) timers_.cancel(primary_timer_);
+    primary_timer_ = 0;
+    end_primary_response();  // forwards
+    return;
+  }
+  forward();
+}
+
+void FxoLine::forward() {
+  if (state_ != FxoState::incoming) return;
+  enter(FxoState::forwarding);
+  log::info(Sub::call, "event=fxo_forward rings={} caller_id={}", rings_, has_caller_id_);
+  owner_.forward_call(config_.index, caller_);
+}
+
+void FxoLine::ring_timed_out() {
+  // The ringing stopped for good: the caller gave up (or was never ours).
+  const FxoState was = state_;
+  if (was == FxoState::connected) return;
+  if (primary_timer_) timers_.cancel(primary_timer_);
+  primary_timer_ = 0;
+  if (off_hook_) hang_up_line();
+  enter(FxoState::idle);
+  log::info(Sub::call, "event=fxo_caller_gave_up rings={}", rings_);
+  if (was == FxoState::forwarding) owner_.end_call(config_.index, true);
+}
+
+void FxoLine::on_remote_answered() {
+  if (state_ != FxoState::forwarding) return;
+  if (ring_timer_) timers_.cancel(ring_timer_);
+  ring_timer_ = 0;
+  off_hook_ = true;
+  io_.set_hook(config_.index, true);
+  enter(FxoState::connected);
+  log::info(Sub::call, "event=fxo_answered");
+}
+
+void FxoLine::on_remote_ended(EndCause cause) {
+  switch (state_) {
+    case FxoState::forwarding:
+      // Nobody took it: let the PSTN caller hear ringing until they give up,
+      // rather than answering only to hang up (which the caller would pay for).
+      enter(FxoState::refused);
+      log::info(Sub::call, "event=fxo_forward_failed cause={}", static_cast<int>(cause));
+      break;
+    case FxoState::connected:
+      hang_up_line();
+      cancel_timers();
+      enter(FxoState::idle);
+      break;
+    default:
+      break;
+  }
+}
+
+void FxoLine::hang_up_line() {
+  off_hook_ = false;
+  io_.set_hook(config_.index, false);
+}
+
+// Disconnect supervision: the exchange drops loop current (CPC) when the far
+// party hangs up; some reverse the polarity instead (per the profile).
+void FxoLine::on_loop_drop() {
+  if (state_ != FxoState::connected) return;
+  log::info(Sub::call, "event=fxo_disconnect signal=loop_drop");
+  hang_up_line();
+  cancel_timers();
+  enter(FxoState::idle);
+  owner_.end_call(config_.index, false);
+}
+
+void FxoLine::on_polarity_reversal() {
+  if (state_ == FxoState::idle) return;  // a reversal ahead of caller ID (ETSI, BT): the data follows
+  if (state_ != FxoState::connected) return;
+  if (!config_.profile || !config_.profile->disconnect.polarity_reversal) return;
+  log::info(Sub::call, "event=fxo_disconnect signal=polarity_reversal");
+  hang_up_line();
+  cancel_timers();
+  enter(FxoState::idle);
+  owner_.end_call(config_.index, false);
+}
+
+}  // namespace sipline::gateway::call

@@ -1,0 +1,113 @@
+#pragma once
+// FxoLine: one FXO port (a line to the telephone exchange), incoming calls.
+//
+//   idle --ring or caller ID--> incoming --caller ID, or ring N--> forwarding
+//   forwarding --SIP answers--> connected (the port goes off hook)
+//   forwarding --no ring for ring_timeout (the caller gave up)--> idle (CANCEL)
+//   forwarding --SIP refuses--> refused (let it ring out) --ring_timeout--> idle
+//   connected --loop drop, or a polarity reversal where the profile disconnects
+//               that way--> idle (BYE); --SIP BYE--> idle (on hook)
+//   incoming --NTT CAR (0.5 s rings)--> primary_response (off hook for the
+//               data) --caller ID or 4 s--> incoming (on hook)
+//
+// Secure by default: a PSTN caller is only ever forwarded to the port's one
+// configured target; nothing here gives a second dial tone (no DISA).
+// Caller ID is decoded by the line's media worker (any format, or one) and
+// arrives as on_caller_id(); the line waits for it until the ring that
+// starts rings_before_forward, so every format (before the first ring,
+// between the first two) has its chance.
+// Thread: control. Timers through base::Timers (a ManualClock in tests).
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "call/line_side.hpp"
+#include "sipline/base/clock.hpp"
+#include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/tone_profile.hpp"
+
+namespace sipline::gateway::call {
+
+enum class FxoState { idle, incoming, primary_response, forwarding, refused, connected };
+std::string_view to_string(FxoState state);
+
+struct FxoLineConfig {
+  std::size_t index = 0;
+  std::string name;
+  std::string number;
+  const dsp::ToneProfile* profile = nullptr;
+  int rings_before_forward = 2;      // forward at the start of this ring if no caller ID came
+  bool ntt_primary_response = true;  // answer NTT's CAR to receive JCLIP (detection auto or jclip)
+  base::Millis ring_timeout{0};      // no ring for this long: the caller gave up (0 = from the profile)
+};
+
+class FxoLine final : public LineSide {
+ public:
+  class Io {
+   public:
+    virtual ~Io() = default;
+    virtual void set_hook(std::size_t line, bool off_hook) = 0;
+  };
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // A PSTN call: forward it to the port's target as `caller`.
+    virtual void forward_call(std::size_t line, const dsp::CallerId& caller) = 0;
+    // The PSTN side ended the line's call (hung up, or gave up ringing).
+    virtual void end_call(std::size_t line, bool no_answer) = 0;
+  };
+
+  FxoLine(FxoLineConfig config, const base::Clock& clock, base::Timers& timers, Io& io, Owner& owner);
+  ~FxoLine() override;
+  FxoLine(const FxoLine&) = delete;
+  FxoLine& operator=(const FxoLine&) = delete;
+
+  FxoState state() const { return state_; }
+  const FxoLineConfig& config() const { return config_; }
+  int rings() const { return rings_; }
+  const dsp::CallerId& caller() const { return caller_; }
+  bool has_caller_id() const { return has_caller_id_; }
+
+  // Events from the line (driver and DSP).
+  void on_ring_start();
+  void on_ring_stop();
+  void on_polarity_reversal();
+  void on_loop_drop();
+  void on_caller_id(const dsp::CallerIdMessage& message);
+
+  // LineSide. Outgoing calls over FXO are not built yet: can_ring() is false.
+  bool can_ring() const override { return false; }
+  bool offer_incoming_call(const dsp::CallerId&) override { return false; }
+  void on_remote_ringing(bool) override {}
+  void on_remote_answered() override;
+  void on_remote_ended(EndCause cause) override;
+
+ private:
+  void enter(FxoState next);
+  void begin_incoming();
+  void forward();
+  void restart_ring_timer();
+  void ring_timed_out();
+  void hang_up_line();
+  void end_primary_response();
+  void cancel_timers();
+
+  FxoLineConfig config_;
+  const base::Clock& clock_;
+  base::Timers& timers_;
+  Io& io_;
+  Owner& owner_;
+  FxoState state_ = FxoState::idle;
+  bool off_hook_ = false;
+  int rings_ = 0;
+  bool ringing_ = false;
+  base::TimePoint edge_at_{};        // the last ring edge
+  int last_on_ms_ = 0, last_off_ms_ = 0;
+  bool car_answered_ = false;
+  dsp::CallerId caller_;
+  bool has_caller_id_ = false;
+  base::TimerId ring_timer_ = 0;
+  base::TimerId primary_timer_ = 0;
+};
+
+}  // namespace sipline::gateway::call

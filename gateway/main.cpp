@@ -157,12 +157,16 @@ int Daemon::run() {
   // The loader puts the FXS ports first, as the sim driver numbers its ports.
   for (const auto& port : lc.ports) {
     if (port.kind == gateway::config::PortKind::fxo) {
-      sim_config.exchange_lines.push_back({.name = port.name,
-                                           .number = port.number,
-                                           .profile = lc.profile(port.country),
-                                           .answer_polarity_reversal = true,
-                                           .disconnect = drivers::SimExchangeLineConfig::Disconnect::loop_drop,
-                                           .loop_drop_ms = 800});
+      using Disconnect = drivers::SimExchangeLineConfig::Disconnect;
+      sim_config.exchange_lines.push_back(
+          {.name = port.name,
+           .number = port.number,
+           .profile = lc.profile(port.country),
+           .answer_polarity_reversal = port.sim_answer_polarity,
+           .disconnect = port.sim_disconnect == "polarity_reversal" ? Disconnect::polarity_reversal
+                         : port.sim_disconnect == "busy_tone"       ? Disconnect::busy_tone
+                                                                    : Disconnect::loop_drop,
+           .loop_drop_ms = 800});
     } else {
       sim_config.phones.push_back({.name = port.name,
                                    .auto_answer_ms = port.auto_answer_ms,
@@ -170,6 +174,16 @@ int Daemon::run() {
                                    .caller_id_auto = !port.phone_caller_id.has_value()});
     }
     profiles.push_back(lc.profile(port.country));
+  }
+  for (const auto& sub : config.sim.subscribers) {
+    using Behaviour = drivers::SimSubscriberConfig::Behaviour;
+    sim_config.subscribers.push_back({.number = sub.number,
+                                      .behaviour = sub.behaviour == "busy"        ? Behaviour::busy
+                                                   : sub.behaviour == "no_answer" ? Behaviour::no_answer
+                                                                                  : Behaviour::answer,
+                                      .answer_after_ms = sub.answer_after_ms,
+                                      .tone_hz = sub.tone_hz,
+                                      .hangup_after_ms = sub.hangup_after_ms});
   }
   drivers::LineDriver* line_driver = nullptr;
   if (lc.driver == "dahdi") {

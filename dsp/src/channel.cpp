@@ -11,13 +11,23 @@ constexpr int kQueuedDtmfGapMs = 100;
 Channel::Channel(const ToneProfile& profile) : profile_(&profile) {}
 
 // Realtime.
+// Voice: this much audio that is no progress tone (an answer without polarity reversal).
+constexpr int kVoiceMs = 500;
+
 std::span<const DtmfEvent> Channel::process_tx(base::ConstFrameSpan from_line) {
   if (cid_rx_) cid_rx_->process(from_line);
+  if (progress_rx_) {
+    progress_ = progress_rx_->process(from_line);
+    const bool voice = progress_rx_->non_tone_audio_for(kVoiceMs);
+    voice_started_ = voice && !voice_;
+    voice_ = voice;
+  }
   return detector_.process(from_line);
 }
 
 void Channel::enable_caller_id(CallerIdFormat format, bool automatic) {
   cid_rx_ = std::make_unique<CallerIdReceiver>(format, automatic);
+  progress_rx_ = std::make_unique<CallProgressDetector>(*profile_);
 }
 
 // Realtime. DTMF has priority over a tone, a tone over the network audio.

@@ -42,6 +42,9 @@ std::string_view to_string(FxoState state) {
     case FxoState::primary_response: return "primary_response";
     case FxoState::forwarding: return "forwarding";
     case FxoState::refused: return "refused";
+    case FxoState::seizing: return "seizing";
+    case FxoState::dialing: return "dialing";
+    case FxoState::proceeding: return "proceeding";
     case FxoState::connected: return "connected";
   }
   return "?";
@@ -55,7 +58,7 @@ FxoLine::FxoLine(FxoLineConfig config, const base::Clock& clock, base::Timers& t
 FxoLine::~FxoLine() { cancel_timers(); }
 
 void FxoLine::cancel_timers() {
-  for (base::TimerId* t : {&ring_timer_, &primary_timer_}) {
+  for (base::TimerId* t : {&ring_timer_, &primary_timer_, &out_timer_}) {
     if (*t) timers_.cancel(*t);
     *t = 0;
   }
@@ -187,9 +190,14 @@ void FxoLine::on_remote_ended(EndCause cause) {
       enter(FxoState::refused);
       log::info(Sub::call, "event=fxo_forward_failed cause={}", static_cast<int>(cause));
       break;
+    case FxoState::seizing:
+    case FxoState::dialing:
+    case FxoState::proceeding:
     case FxoState::connected:
+      // The SIP side hung up (or cancelled): release the line.
       hang_up_line();
       cancel_timers();
+      outgoing_ = false;
       enter(FxoState::idle);
       break;
     default:
@@ -205,23 +213,126 @@ void FxoLine::hang_up_line() {
 // Disconnect supervision: the exchange drops loop current (CPC) when the far
 // party hangs up; some reverse the polarity instead (per the profile).
 void FxoLine::on_loop_drop() {
-  if (state_ != FxoState::connected) return;
-  log::info(Sub::call, "event=fxo_disconnect signal=loop_drop");
-  hang_up_line();
-  cancel_timers();
-  enter(FxoState::idle);
-  owner_.end_call(config_.index, false);
+  if (state_ == FxoState::connected) {
+    disconnect("loop_drop");
+  } else if (outgoing_ && state_ != FxoState::idle) {
+    fail(503, "loop current dropped");
+  }
 }
 
 void FxoLine::on_polarity_reversal() {
   if (state_ == FxoState::idle) return;  // a reversal ahead of caller ID (ETSI, BT): the data follows
+  if (outgoing_ && (state_ == FxoState::dialing || state_ == FxoState::proceeding)) {
+    // Answer supervision: the exchange reverses the line when the called party answers.
+    log::info(Sub::call, "event=fxo_answer signal=polarity_reversal");
+    answered();
+    return;
+  }
   if (state_ != FxoState::connected) return;
-  if (!config_.profile || !config_.profile->disconnect.polarity_reversal) return;
-  log::info(Sub::call, "event=fxo_disconnect signal=polarity_reversal");
+  // An outgoing call answered by a reversal is cleared by the reversal back;
+  // on an incoming call a reversal means disconnect where the profile says so.
+  const bool clears = outgoing_ ? config_.answer_on == AnswerOn::polarity
+                                : config_.profile && config_.profile->disconnect.polarity_reversal;
+  if (clears) disconnect("polarity_reversal");
+}
+
+void FxoLine::disconnect(std::string_view signal) {
+  log::info(Sub::call, "event=fxo_disconnect signal={}", signal);
   hang_up_line();
   cancel_timers();
+  outgoing_ = false;
   enter(FxoState::idle);
   owner_.end_call(config_.index, false);
+}
+
+// ---- outgoing calls ----
+
+bool FxoLine::offer_incoming_call(const dsp::CallerId& /*caller*/, const std::string& dial) {
+  if (!can_ring()) return false;
+  if (dial.empty() || dial.find_first_not_of("0123456789*#ABCD") != std::string::npos) {
+    log::warn(Sub::call, "event=fxo_bad_number dial={}", dial);
+    return false;
+  }
+  outgoing_ = true;
+  dial_ = dial;
+  enter(FxoState::seizing);
+  off_hook_ = true;
+  io_.set_hook(config_.index, true);
+  log::info(Sub::call, "event=fxo_seized dial={}", dial_);
+  owner_.early_media(config_.index);
+  out_timer_ = timers_.start(config_.dial_tone_timeout, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
+    out_timer_ = 0;
+    fail(503, "no dial tone");
+  });
+  return true;
+}
+
+void FxoLine::start_dialing() {
+  if (out_timer_) timers_.cancel(out_timer_);
+  enter(FxoState::dialing);
+  io_.dial(config_.index, dial_);
+  // 100 ms tone + 100 ms pause per digit, and a little slack.
+  const Millis duration(static_cast<long>(dial_.size()) * 200 + 100);
+  out_timer_ = timers_.start(duration, [this] {
+    out_timer_ = 0;
+    dialed();
+  });
+}
+
+void FxoLine::dialed() {
+  if (state_ != FxoState::dialing) return;
+  enter(FxoState::proceeding);
+  log::info(Sub::call, "event=fxo_dialed digits={}", dial_);
+  if (config_.answer_on == AnswerOn::dialed) answered();
+}
+
+void FxoLine::answered() {
+  if (out_timer_) timers_.cancel(out_timer_);
+  out_timer_ = 0;
+  enter(FxoState::connected);
+  owner_.answer_call(config_.index);
+}
+
+void FxoLine::fail(int status, std::string_view why) {
+  log::info(Sub::call, "event=fxo_call_failed status={} why=\"{}\"", status, why);
+  hang_up_line();
+  cancel_timers();
+  outgoing_ = false;
+  enter(FxoState::idle);
+  owner_.fail_call(config_.index, status);
+}
+
+void FxoLine::on_progress(dsp::ProgressTone tone) {
+  log::debug(Sub::call, "event=fxo_progress tone={} state={}", dsp::to_string(tone), to_string(state_));
+  if (state_ == FxoState::connected) {
+    // The far party hung up and the exchange plays busy or congestion.
+    if (tone == dsp::ProgressTone::busy || tone == dsp::ProgressTone::congestion) disconnect("tone");
+    return;
+  }
+  if (!outgoing_) return;
+  switch (state_) {
+    case FxoState::seizing:
+      if (tone == dsp::ProgressTone::dial) start_dialing();
+      else if (tone == dsp::ProgressTone::busy || tone == dsp::ProgressTone::congestion) fail(503, "line busy");
+      break;
+    case FxoState::dialing:
+    case FxoState::proceeding:
+      if (tone == dsp::ProgressTone::busy) fail(486, "busy");
+      else if (tone == dsp::ProgressTone::congestion) fail(503, "congestion");
+      else if (tone == dsp::ProgressTone::special_information) fail(404, "special information tone");
+      else if (tone == dsp::ProgressTone::ringback) log::info(Sub::call, "event=fxo_ringback");
+      break;
+    default:
+      break;
+  }
+}
+
+void FxoLine::on_voice() {
+  if (outgoing_ && state_ == FxoState::proceeding && config_.answer_on == AnswerOn::voice) {
+    log::info(Sub::call, "event=fxo_answer signal=voice");
+    answered();
+  }
 }
 
 }  // namespace sipline::gateway::call

@@ -10,6 +10,13 @@
 //   incoming --NTT CAR (0.5 s rings)--> primary_response (off hook for the
 //               data) --caller ID or 4 s--> incoming (on hook)
 //
+// Outgoing (a SIP caller routed by an fxo: step):
+//   idle --offer--> seizing (off hook; the caller gets 183 and hears the
+//   line) --dial tone--> dialing (DTMF) --digits out--> proceeding
+//   proceeding --answer (polarity reversal; or per answer_on)--> connected (200)
+//   seizing/proceeding --no dial tone / busy / congestion / SIT--> idle (503/486/503/404)
+//   connected --loop drop, polarity back, busy or congestion tone--> idle (BYE)
+//
 // Secure by default: a PSTN caller is only ever forwarded to the port's one
 // configured target; nothing here gives a second dial tone (no DISA).
 // Caller ID is decoded by the line's media worker (any format, or one) and
@@ -23,12 +30,20 @@
 
 #include "call/line_side.hpp"
 #include "sipline/base/clock.hpp"
+#include "sipline/dsp/call_progress.hpp"
 #include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::gateway::call {
 
-enum class FxoState { idle, incoming, primary_response, forwarding, refused, connected };
+enum class FxoState { idle, incoming, primary_response, forwarding, refused, seizing, dialing, proceeding, connected };
+
+// How an outgoing call over the exchange line is known to be answered.
+enum class AnswerOn {
+  polarity,  // the exchange reverses the line (answer supervision)
+  dialed,    // at once when the digits are out (lines without supervision)
+  voice,     // audio that is no call-progress tone (speech) after dialing
+};
 std::string_view to_string(FxoState state);
 
 struct FxoLineConfig {
@@ -39,6 +54,8 @@ struct FxoLineConfig {
   int rings_before_forward = 2;      // forward at the start of this ring if no caller ID came
   bool ntt_primary_response = true;  // answer NTT's CAR to receive JCLIP (detection auto or jclip)
   base::Millis ring_timeout{0};      // no ring for this long: the caller gave up (0 = from the profile)
+  AnswerOn answer_on = AnswerOn::polarity;
+  base::Millis dial_tone_timeout{3000};  // seized, no dial tone this long: the call fails (503)
 };
 
 class FxoLine final : public LineSide {
@@ -47,6 +64,8 @@ class FxoLine final : public LineSide {
    public:
     virtual ~Io() = default;
     virtual void set_hook(std::size_t line, bool off_hook) = 0;
+    // DTMF digits into the line (100 ms each, 100 ms apart).
+    virtual void dial(std::size_t line, const std::string& digits) = 0;
   };
   class Owner {
    public:
@@ -55,6 +74,12 @@ class FxoLine final : public LineSide {
     virtual void forward_call(std::size_t line, const dsp::CallerId& caller) = 0;
     // The PSTN side ended the line's call (hung up, or gave up ringing).
     virtual void end_call(std::size_t line, bool no_answer) = 0;
+    // Outgoing: the line is seized; the SIP caller hears it from now on (183).
+    virtual void early_media(std::size_t line) = 0;
+    // Outgoing: the called party answered (200).
+    virtual void answer_call(std::size_t line) = 0;
+    // Outgoing: the call failed before an answer, with this SIP status.
+    virtual void fail_call(std::size_t line, int status) = 0;
   };
 
   FxoLine(FxoLineConfig config, const base::Clock& clock, base::Timers& timers, Io& io, Owner& owner);
@@ -75,9 +100,12 @@ class FxoLine final : public LineSide {
   void on_loop_drop();
   void on_caller_id(const dsp::CallerIdMessage& message);
 
-  // LineSide. Outgoing calls over FXO are not built yet: can_ring() is false.
-  bool can_ring() const override { return false; }
-  bool offer_incoming_call(const dsp::CallerId&) override { return false; }
+  void on_progress(dsp::ProgressTone tone);
+  void on_voice();
+
+  // LineSide: a SIP call to be carried over the exchange line, dialing `dial`.
+  bool can_ring() const override { return state_ == FxoState::idle && !ringing_; }
+  bool offer_incoming_call(const dsp::CallerId& caller, const std::string& dial) override;
   void on_remote_ringing(bool) override {}
   void on_remote_answered() override;
   void on_remote_ended(EndCause cause) override;
@@ -91,6 +119,11 @@ class FxoLine final : public LineSide {
   void hang_up_line();
   void end_primary_response();
   void cancel_timers();
+  void start_dialing();
+  void dialed();
+  void answered();
+  void fail(int status, std::string_view why);
+  void disconnect(std::string_view signal);
 
   FxoLineConfig config_;
   const base::Clock& clock_;
@@ -108,6 +141,9 @@ class FxoLine final : public LineSide {
   bool has_caller_id_ = false;
   base::TimerId ring_timer_ = 0;
   base::TimerId primary_timer_ = 0;
+  base::TimerId out_timer_ = 0;      // outgoing: dial tone wait, then the end of dialing
+  bool outgoing_ = false;
+  std::string dial_;
 };
 
 }  // namespace sipline::gateway::call

@@ -151,7 +151,7 @@ void FxsLine::fail_dialing() {
   io_.play_tone(config_.index, dsp::ToneKind::congestion);
 }
 
-bool FxsLine::offer_incoming_call(const dsp::CallerId& caller) {
+bool FxsLine::offer_incoming_call(const dsp::CallerId& caller, const std::string& /*dial*/) {
   if (!can_ring()) return false;
   enter(LineState::ringing);
   no_answer_timer_ = timers_.start(config_.no_answer_timeout, [this] {

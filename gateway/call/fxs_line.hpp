@@ -93,7 +93,7 @@ class FxsLine final : public LineSide {
   bool can_ring() const override { return state_ == LineState::idle && !off_hook_; }
   // An incoming call: returns false if the line cannot take it (busy).
   // `caller` is sent as caller ID per the line's profile.
-  bool offer_incoming_call(const dsp::CallerId& caller = {}) override;
+  bool offer_incoming_call(const dsp::CallerId& caller = {}, const std::string& dial = {}) override;
   // The caller ID timing this line uses (the profile's, format overridden).
   dsp::CallerIdTiming caller_id_timing() const;
   // Our outgoing call is ringing at the far end. With early media the far end

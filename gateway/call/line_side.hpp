@@ -2,6 +2,8 @@
 // LineSide: what a call between a line and a SIP dialog asks of the line,
 // whichever kind it is (FXS phone or FXO exchange line).
 // Thread: control.
+#include <string>
+
 #include "sipline/dsp/caller_id.hpp"
 
 namespace sipline::gateway::call {
@@ -14,8 +16,9 @@ class LineSide {
   virtual ~LineSide() = default;
   // Whether an incoming SIP call could take the line now.
   virtual bool can_ring() const = 0;
-  // An incoming SIP call: false if the line cannot take it (busy).
-  virtual bool offer_incoming_call(const dsp::CallerId& caller) = 0;
+  // An incoming SIP call: false if the line cannot take it (busy). `dial`:
+  // for an exchange line, the digits to dial.
+  virtual bool offer_incoming_call(const dsp::CallerId& caller, const std::string& dial) = 0;
   // The line's outgoing SIP call is ringing at the far end (early media: the
   // far end sends the ringback itself).
   virtual void on_remote_ringing(bool early_media) = 0;

@@ -128,7 +128,8 @@ class Switchboard::Call final : public sip::SessionHandler {
   // --- driven by the switchboard ---
   // Incoming: negotiates the offer (if any) and rings the line. Returns false
   // (after answering the INVITE with an error) when the call cannot proceed.
-  bool start_incoming(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) {
+  bool start_incoming(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
+                      const std::string& dial) {
     session_ = session;
     remote_ = info.from_uri;
     LogContext ctx(context());
@@ -163,12 +164,12 @@ class Switchboard::Call final : public sip::SessionHandler {
     const std::time_t t = std::time(nullptr);
     std::tm now{};
     localtime_r(&t, &now);
-    if (!line().offer_incoming_call(caller_id_from_invite(info, board_.is_trusted(info.source_address), now))) {
+    state_ = State::ringing;
+    if (!line().offer_incoming_call(caller_id_from_invite(info, board_.is_trusted(info.source_address), now), dial)) {
       session_->reject(486);
       return false;
     }
-    state_ = State::ringing;
-    session_->ringing();
+    if (state_ == State::ringing) session_->ringing();  // an exchange line sent 183 already
     log::info(Sub::call, "event=ringing from={}", remote_);
     return true;
   }
@@ -238,6 +239,22 @@ class Switchboard::Call final : public sip::SessionHandler {
     session_.reset();
     if (send_next_invite()) return;
     end_from_far_end(EndCause::unreachable);
+  }
+
+  // An exchange line was seized for this incoming call: the caller hears it
+  // (dial tone, the digits, ringback or busy) as early media.
+  void early_media() {
+    LogContext ctx(context());
+    if (!late_offer_ && sdp_->negotiated()) connect_media();
+    session_->progress(local_sdp_);
+    state_ = State::early;
+    log::info(Sub::call, "event=early_media codec={}", codec_.empty() ? "pending" : codec_);
+  }
+
+  // The line could not complete the incoming call.
+  void fail(int status) {
+    LogContext ctx(context());
+    session_->reject(status);
   }
 
   // The phone answered the incoming call.
@@ -417,7 +434,11 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                                                           .profile = lc.profile(port.country),
                                                           .rings_before_forward = port.rings_before_forward,
                                                           .ntt_primary_response = ntt,
-                                                          .ring_timeout = base::Millis(0)},
+                                                          .ring_timeout = base::Millis(0),
+                                                          .answer_on = port.answer_on == "dialed" ? AnswerOn::dialed
+                                                                       : port.answer_on == "voice" ? AnswerOn::voice
+                                                                                                   : AnswerOn::polarity,
+                                                          .dial_tone_timeout = base::Millis(3000)},
                                             clock, timers_, *this, *this);
       fxo_[i] = line.get();
       lines_.push_back(std::move(line));
@@ -572,7 +593,7 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
       case route::RouteTarget::Kind::line:
         if (contacts.empty()) {
           log::info(Sub::route, "event=routed_to_line via={} line={}", t.step, config_.lines.ports[t.line].name);
-          ring_line(t.line, session, info, std::move(ticket));
+          ring_line(t.line, session, info, std::move(ticket), t.dial);
           return;
         }
         contacts.push_back(t.uri);
@@ -621,7 +642,7 @@ std::optional<std::vector<std::string>> Switchboard::registered_contacts(const s
 }
 
 void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session,
-                            const sip::InviteInfo& info, CallLimits::Ticket ticket) {
+                            const sip::InviteInfo& info, CallLimits::Ticket ticket, const std::string& dial) {
   if (calls_[line]) {
     session->reject(486);
     return;
@@ -630,7 +651,7 @@ void Switchboard::ring_line(std::size_t line, const std::shared_ptr<sip::SipSess
   Call* raw = call.get();
   raw->hold(std::move(ticket));
   calls_[line] = std::move(call);
-  if (!raw->start_incoming(session, info)) calls_[line].reset();
+  if (!raw->start_incoming(session, info, dial)) calls_[line].reset();
 }
 
 void Switchboard::place_call(std::size_t line, const std::string& /*target*/, const std::string& digits) {
@@ -656,6 +677,11 @@ void Switchboard::on_outbound_routed(std::size_t line, std::uint64_t serial, con
   std::vector<std::string> targets;
   for (const auto& t : r.targets) {
     if (t.kind == route::RouteTarget::Kind::reject) break;
+    if (t.uri.empty()) {
+      // An exchange line (fxo: step): phones are not bridged to FXO lines yet.
+      log::warn(Sub::route, "event=step_skipped step={} why=\"phones cannot use FXO lines yet\"", t.step);
+      continue;
+    }
     targets.push_back(t.uri);  // a line target's URI points at this gateway: it rings that line
   }
   log::info(Sub::route, "event=routed rule={} targets={} status={}", r.rule, targets.size(), r.status);
@@ -677,6 +703,18 @@ void Switchboard::end_call(std::size_t line, bool no_answer) {
 }
 
 void Switchboard::set_hook(std::size_t line, bool off_hook) { driver_.port(line).set_hook(off_hook); }
+
+void Switchboard::dial(std::size_t line, const std::string& digits) { media_.dial_line(line, digits); }
+
+void Switchboard::early_media(std::size_t line) {
+  if (calls_[line]) calls_[line]->early_media();
+}
+
+void Switchboard::fail_call(std::size_t line, int status) {
+  if (!calls_[line]) return;
+  calls_[line]->fail(status);
+  calls_[line].reset();
+}
 
 // A PSTN call on an FXO line goes to the port's one target, as the caller
 // the exchange named (or as "unavailable" without caller ID).
@@ -775,6 +813,12 @@ void Switchboard::on_media_event(const media::MediaEvent& event) {
       break;
     case media::MediaEventType::line_caller_id:
       if (fxo_[event.line]) fxo_[event.line]->on_caller_id(event.caller_id.message());
+      break;
+    case media::MediaEventType::line_progress:
+      if (fxo_[event.line]) fxo_[event.line]->on_progress(static_cast<dsp::ProgressTone>(event.digit));
+      break;
+    case media::MediaEventType::line_voice:
+      if (fxo_[event.line]) fxo_[event.line]->on_voice();
       break;
     case media::MediaEventType::remote_dtmf:
       log::info(Sub::media, "event=rfc4733_digit digit={}", event.digit);

@@ -86,8 +86,11 @@ class Switchboard final : public sip::SipStackHandler,
   void end_call(std::size_t line, bool no_answer) override;
   // FxoLine::Io
   void set_hook(std::size_t line, bool off_hook) override;
-  // FxoLine::Owner
+  void dial(std::size_t line, const std::string& digits) override;
+  // FxoLine::Owner (and answer_call, end_call above)
   void forward_call(std::size_t line, const dsp::CallerId& caller) override;
+  void early_media(std::size_t line) override;
+  void fail_call(std::size_t line, int status) override;
 
   class Call;
   class InboundRoute;
@@ -99,8 +102,9 @@ class Switchboard final : public sip::SipStackHandler,
   const std::string& line_name(std::size_t line) const { return config_.lines.ports[line].name; }
   bool is_trusted(const std::string& address) const;
   std::optional<std::string> authorise(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info);
+  // `dial`: for an FXO line, the digits to dial on it.
   void ring_line(std::size_t line, const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
-                 CallLimits::Ticket ticket);
+                 CallLimits::Ticket ticket, const std::string& dial = {});
   route::Permissions permissions_of(const std::string& user) const;
   void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
   // A SIP caller sent on to SIP `contacts`: bridged, or redirected (302) in redirect mode.

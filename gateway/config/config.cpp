@@ -75,7 +75,7 @@ class Loader {
     Config c;
     c.source = source_;
     if (auto r = check_keys(root, "", {"sip", "media", "control", "log", "lines", "enum", "routing", "trunk",
-                                       "dialplan", "auth", "registrar", "user", "tls", "countries"});
+                                       "dialplan", "auth", "registrar", "user", "tls", "countries", "sim"});
         !r) {
       return base::fail(r.error());
     }
@@ -111,6 +111,7 @@ class Loader {
     if (auto r = load_auth(auth, c); !r) return base::fail(r.error());
     if (auto r = load_registrar(registrar, c.registrar); !r) return base::fail(r.error());
     if (auto r = load_users(root, c); !r) return base::fail(r.error());
+    if (auto r = load_sim(root, c.sim); !r) return base::fail(r.error());
     if (auto r = load_tls(tls, sip, c); !r) return base::fail(r.error());
     return c;
   }
@@ -156,6 +157,15 @@ class Loader {
 
   tl::unexpected<base::Error> wrong_type(const toml::node& n, const std::string& name, const char* expected) const {
     return invalid(n.source(), name + ": expected " + expected + ", got " + type_name(n.type()));
+  }
+
+  // Reads a boolean key into `out` if present.
+  Void get_bool(const toml::table* t, std::string_view table, std::string_view key, bool& out) const {
+    const toml::node* n = find(t, key);
+    if (n == nullptr) return {};
+    if (!n->is_boolean()) return wrong_type(*n, path(table, key), "a boolean");
+    out = n->as_boolean()->get();
+    return {};
   }
 
   // Reads an integer key into `out` if present, checking [min, max].
@@ -534,7 +544,8 @@ class Loader {
       const std::string table = "lines.port";
       if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did",
                                                       "permissions", "caller_id", "phone_caller_id", "forward_to",
-                                                      "rings_before_forward", "dahdi_channel", "dahdi_span"});
+                                                      "rings_before_forward", "answer_on", "sim_answer_polarity",
+                                                      "sim_disconnect", "dahdi_channel", "dahdi_span"});
           !r) {
         return r;
       }
@@ -625,11 +636,29 @@ class Loader {
   // dial tone of ours, so there is no other way in), and when.
   Void load_fxo_keys(const toml::table& pt, PortConfig& port) const {
     const toml::node* forward = pt.get("forward_to");
-    const toml::node* rings = pt.get("rings_before_forward");
     if (port.kind == PortKind::fxs) {
-      if (forward) return invalid(forward->source(), "lines.port.forward_to: only for kind = \"fxo\" ports");
-      if (rings) return invalid(rings->source(), "lines.port.rings_before_forward: only for kind = \"fxo\" ports");
+      for (const char* key : {"forward_to", "rings_before_forward", "answer_on", "sim_answer_polarity",
+                              "sim_disconnect"}) {
+        if (const toml::node* n = pt.get(key)) {
+          return invalid(n->source(), std::string("lines.port.") + key + ": only for kind = \"fxo\" ports");
+        }
+      }
       return {};
+    }
+    std::string answer_on = "polarity";
+    if (auto r = get_string(&pt, "lines.port", "answer_on", answer_on); !r) return r;
+    if (answer_on == "polarity" || answer_on == "dialed" || answer_on == "voice") {
+      port.answer_on = answer_on;
+    } else {
+      return invalid(pt.get("answer_on")->source(),
+                     "lines.port.answer_on: \"" + answer_on + "\" is not polarity, dialed or voice");
+    }
+    if (auto r = get_bool(&pt, "lines.port", "sim_answer_polarity", port.sim_answer_polarity); !r) return r;
+    if (auto r = get_string(&pt, "lines.port", "sim_disconnect", port.sim_disconnect); !r) return r;
+    if (port.sim_disconnect != "loop_drop" && port.sim_disconnect != "polarity_reversal" &&
+        port.sim_disconnect != "busy_tone") {
+      return invalid(pt.get("sim_disconnect")->source(), "lines.port.sim_disconnect: \"" + port.sim_disconnect +
+                                                             "\" is not loop_drop, polarity_reversal or busy_tone");
     }
     if (!forward) {
       return invalid(pt.source(), "[[lines.port]] \"" + port.name +
@@ -839,6 +868,41 @@ class Loader {
     if (auto k = get_int(t, "registrar", "max_contacts", 1, 100, r.max_contacts); !k) return k;
     if (!(r.min_expires_s <= r.default_expires_s && r.default_expires_s <= r.max_expires_s))
       return invalid(t->source(), "registrar: need min_expires_s <= default_expires_s <= max_expires_s");
+    return {};
+  }
+
+  // [sim] [[sim.subscriber]]: the simulated exchange's numbers.
+  Void load_sim(const toml::table& root, SimConfig& sim) const {
+    auto t = section(root, "sim");
+    if (!t) return base::fail(t.error());
+    if (*t == nullptr) return {};
+    if (auto r = check_keys(**t, "sim", {"subscriber"}); !r) return r;
+    const toml::node* n = (*t)->get("subscriber");
+    if (n == nullptr) return {};
+    if (!n->is_array_of_tables()) return wrong_type(*n, "sim.subscriber", "an array of tables ([[sim.subscriber]])");
+    for (const toml::node& element : *n->as_array()) {
+      const toml::table& st = *element.as_table();
+      if (auto r = check_keys(st, "[sim.subscriber]",
+                              {"number", "behaviour", "answer_after_ms", "tone_hz", "hangup_after_ms"});
+          !r) {
+        return r;
+      }
+      SimSubscriberConfig s;
+      const std::string table = "sim.subscriber";
+      if (auto r = get_string(&st, table, "number", s.number); !r) return r;
+      if (s.number.empty() || s.number.find_first_not_of("0123456789*#") != std::string::npos) {
+        return invalid(st.source(), "sim.subscriber.number: \"" + s.number + "\" must be DTMF digits");
+      }
+      if (auto r = get_string(&st, table, "behaviour", s.behaviour); !r) return r;
+      if (s.behaviour != "answer" && s.behaviour != "busy" && s.behaviour != "no_answer") {
+        return invalid(st.get("behaviour")->source(),
+                       "sim.subscriber.behaviour: \"" + s.behaviour + "\" is not answer, busy or no_answer");
+      }
+      if (auto r = get_int(&st, table, "answer_after_ms", 0, 600000, s.answer_after_ms); !r) return r;
+      if (auto r = get_int(&st, table, "tone_hz", 0, 3900, s.tone_hz); !r) return r;
+      if (auto r = get_int(&st, table, "hangup_after_ms", -1, 3600000, s.hangup_after_ms); !r) return r;
+      sim.subscribers.push_back(std::move(s));
+    }
     return {};
   }
 

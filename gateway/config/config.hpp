@@ -95,6 +95,12 @@ struct PortConfig {
   // FXO ports (for them caller_id is the format detected, nullopt = auto).
   std::string forward_to{};         // where PSTN calls go: a SIP URI or "user:NAME"
   int rings_before_forward = 2;     // forward at this ring when no caller ID has come
+  // Outgoing calls: how the answer is known: "polarity" (the exchange reverses
+  // the line), "dialed" (at once after dialing), "voice" (speech heard).
+  std::string answer_on = "polarity";
+  // sim driver, FXO: how the simulated exchange signals on this line.
+  bool sim_answer_polarity = true;         // reverse the line when a called subscriber answers
+  std::string sim_disconnect = "loop_drop";  // loop_drop, polarity_reversal, busy_tone
   // dahdi driver: the card channel (global number, as lsdahdi shows it) and
   // optionally its span (0 = any), checked at start.
   int dahdi_channel = 0;
@@ -183,6 +189,19 @@ struct UserConfig {
   route::Permissions permissions;    // ["international", "premium"] (default: national only)
 };
 
+// [sim]: the simulated exchange behind the sim driver's FXO ports.
+struct SimSubscriberConfig {
+  std::string number;                 // digits the FXO ports dial
+  std::string behaviour = "answer";   // answer, busy, no_answer
+  int answer_after_ms = 2000;         // ringback this long before answering
+  int tone_hz = 0;                    // plays this tone once answered (0 = silence)
+  int hangup_after_ms = -1;           // hangs up this long after answering (-1 = never)
+};
+
+struct SimConfig {
+  std::vector<SimSubscriberConfig> subscribers;
+};
+
 struct Config {
   std::string source;               // file path, or "<embedded default>"
   SipConfig sip;
@@ -197,6 +216,7 @@ struct Config {
   AuthConfig auth;
   RegistrarConfig registrar;
   std::vector<UserConfig> users;
+  SimConfig sim;
   route::DialPlan dial_plan;        // from [[dialplan]] tables (pattern, target/steps, allow)
 };
 

@@ -39,9 +39,10 @@ constexpr std::uint64_t kMaxCatchUpTicks = 5;
 constexpr int kPublishEveryTicks = 5;  // 100 ms
 constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr std::size_t kDtmfHoldFrames = 2;
+constexpr int kDialDigitMs = 100;  // dialing on an exchange line: 100 ms tones, 100 ms apart
 
 struct Command {
-  enum class Type { none, open_stream, open_relay, connect, close_stream, play_tone, play_signal };
+  enum class Type { none, open_stream, open_relay, connect, close_stream, play_tone, play_signal, dial };
   Type type = Type::none;
   LineId line = 0;
   StreamId stream = 0;
@@ -51,6 +52,8 @@ struct Command {
   std::unique_ptr<SrtpContext> srtp;
   dsp::ToneKind tone = dsp::ToneKind::none;
   std::unique_ptr<std::vector<int16_t>> signal;  // play_signal (null or empty: stop)
+  std::array<char, 32> digits{};                 // dial
+  std::size_t digit_count = 0;
   // open_relay: the second stream, and each stream's DTMF channel.
   StreamId stream2 = 0;
   std::unique_ptr<RtpSession> session2;
@@ -214,6 +217,8 @@ class Worker final : public RtpSessionListener {
         }
       }
       if (const dsp::CallerIdMessage* cid = line.channel->caller_id()) post_caller_id(*cid);
+      if (const auto tone = line.channel->progress()) post(MediaEventType::line_progress, static_cast<char>(*tone));
+      if (line.channel->voice_started()) post(MediaEventType::line_voice, 0);
       if (s) {
         if (s->session->relays_dtmf()) hold_back(line, digit_edge);
         s->session->send_frame(mic_);
@@ -388,6 +393,11 @@ class Worker final : public RtpSessionListener {
             if (c->signal && !c->signal->empty()) line.signal = std::move(c->signal);
             else give_back({nullptr, nullptr, nullptr, std::move(c->signal)});
           }
+          break;
+        case Command::Type::dial:
+          if (li < 0) break;
+          for (std::size_t k = 0; k < c->digit_count; ++k)
+            lines_[static_cast<std::size_t>(li)].channel->queue_dtmf(c->digits[k], kDialDigitMs);
           break;
         case Command::Type::play_tone:
           if (li < 0) break;
@@ -736,6 +746,17 @@ void MediaEngine::close_stream(StreamId stream) {
   --m.worker_streams[w];
   m.post(w, std::move(c));
   m.drain_returns();
+}
+
+void MediaEngine::dial_line(LineId line, const std::string& digits) {
+  Impl& m = *impl_;
+  if (!m.running || line >= m.line_worker.size()) return;
+  Command c;
+  c.type = Command::Type::dial;
+  c.line = line;
+  c.digit_count = std::min(digits.size(), c.digits.size());
+  std::copy_n(digits.begin(), c.digit_count, c.digits.begin());
+  m.post(static_cast<std::size_t>(m.line_worker[line]), std::move(c));
 }
 
 void MediaEngine::detect_caller_id(LineId line, dsp::CallerIdFormat format, bool automatic) {

@@ -101,6 +101,8 @@ enum class MediaEventType {
   rtp_started,        // first RTP packet received on the stream
   rtp_timeout,        // no RTP for rtp_timeout_ms on a connected stream
   line_caller_id,     // caller ID decoded in an FXO line's audio (caller_id)
+  line_progress,      // a call progress tone confirmed on an FXO line (digit = dsp::ProgressTone)
+  line_voice,         // audio that is no progress tone has lasted 500 ms on an FXO line
 };
 
 // A caller ID message in fixed-size form, so that it crosses the worker's
@@ -152,8 +154,11 @@ class MediaEngine {
   // Closes the stream and its sockets; the line goes back to silence.
   void close_stream(StreamId stream);
 
-  // Before start(): decode caller ID in `line`'s audio (an FXO line).
+  // Before start(): an FXO line. Decode caller ID in its audio, and detect
+  // call progress tones (the profile's) and voice.
   void detect_caller_id(LineId line, dsp::CallerIdFormat format, bool automatic);
+  // DTMF digits into the line (100 ms on, 100 ms off); at most 32.
+  void dial_line(LineId line, const std::string& digits);
 
   // Local tones towards the line (dial tone, ringback, busy ...). ToneKind::none stops.
   void play_tone(LineId line, dsp::ToneKind kind);

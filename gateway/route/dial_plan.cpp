@@ -149,7 +149,12 @@ base::Result<Step> parse_step(std::string_view text) {
     if (!token) return bad("the user name must be a plain token (letters, digits, . - _ +) or $digits");
     return Step{StepKind::user, std::string(name), 0};
   }
-  if (text.starts_with("fxo:")) return bad("FXO ports are not available yet (they come with the analog lines work)");
+  if (text.starts_with("fxo:")) {
+    // A name that is no FXO port is skipped (with a warning) when the rule runs.
+    const std::string_view name = text.substr(4);
+    if (name.empty()) return bad("fxo: needs the name of an FXO port (\"fxo:landline\")");
+    return Step{StepKind::fxo, std::string(name), 0};
+  }
   if (text == "reject") return Step{StepKind::reject, {}, 403};
   if (text.starts_with("reject ")) {
     const std::string_view code = text.substr(7);

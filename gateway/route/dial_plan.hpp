@@ -53,11 +53,11 @@ struct DialRule {
   std::vector<std::string> allow;   // empty: {"lines"}
 };
 
-enum class StepKind { enum_lookup, trunk, sip, user, reject };
+enum class StepKind { enum_lookup, trunk, sip, user, fxo, reject };
 
 struct Step {
   StepKind kind = StepKind::reject;
-  std::string arg;   // trunk name, the sip URI template, or the user name template
+  std::string arg;   // trunk name, the sip URI template, the user name template, or the FXO port name
   int status = 403;  // reject
 };
 

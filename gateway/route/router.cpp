@@ -188,6 +188,17 @@ std::optional<e164::E164> Router::to_e164(const CalledNumber& number) const {
   return *e;
 }
 
+std::string Router::exchange_digits(const CalledNumber& number) const {
+  if (!number.e164 && (number.dialed.empty() || number.dialed[0] != '+')) return number.dialed;
+  const auto e = to_e164(number);
+  if (!e) return number.dialed;
+  const std::string digits = e->str().substr(1);
+  if (!numbering_.country_code.empty() && digits.starts_with(numbering_.country_code)) {
+    return numbering_.national_prefix + digits.substr(numbering_.country_code.size());
+  }
+  return numbering_.international_prefix + digits;
+}
+
 std::optional<std::size_t> Router::local_line(const CalledNumber& number) const {
   const auto& ports = config_.lines.ports;
   for (std::size_t i = 0; i < ports.size(); ++i) {
@@ -283,6 +294,23 @@ void Router::run_steps(RouteId id) {
                                     .uri = substitute(step.arg, escape_user(p.number.dialed),
                                                       e ? e->str() : escape_user(p.number.dialed)),
                                     .line = 0, .status = 0, .step = "sip"});
+        break;
+      }
+      case StepKind::fxo: {
+        const auto& ports = config_.lines.ports;
+        auto port = std::find_if(ports.begin(), ports.end(), [&](const config::PortConfig& pc) {
+          return pc.name == step.arg && pc.kind == config::PortKind::fxo;
+        });
+        if (port == ports.end()) {
+          log::warn(Sub::route, "event=step_skipped step=fxo:{} why=\"no such FXO port\"", step.arg);
+          break;
+        }
+        p.result.targets.push_back({.kind = RouteTarget::Kind::line,
+                                    .uri = {},
+                                    .line = static_cast<std::size_t>(port - ports.begin()),
+                                    .dial = exchange_digits(p.number),
+                                    .status = 0,
+                                    .step = "fxo:" + step.arg});
         break;
       }
       case StepKind::user: {

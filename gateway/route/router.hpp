@@ -62,6 +62,7 @@ struct RouteTarget {
   Kind kind = Kind::sip;
   std::string uri;          // sip: the URI to call; line: this gateway's URI for the port
   std::size_t line = 0;     // line: the port index
+  std::string dial{};       // line, an FXO port: the digits to dial on the exchange line
   int status = 0;           // reject: the SIP status
   std::string step;         // "enum", "trunk:carrier", "sip", "reject": for logs
 };
@@ -97,6 +98,11 @@ class Router {
   std::optional<std::size_t> local_line(const CalledNumber& number) const;
   // The port a target URI names when it points at this gateway.
   std::optional<std::size_t> local_line_for_uri(std::string_view uri) const;
+  // The digits to dial on an exchange line for `number`: as dialed when it
+  // is not global; a global number in its national form (national prefix)
+  // when it is in the home country, else with the international prefix.
+  std::string exchange_digits(const CalledNumber& number) const;
+
 
   RouteId route(const CalledNumber& number, const Caller& caller, RouteCallback callback);
   void cancel(RouteId id);

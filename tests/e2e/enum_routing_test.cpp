@@ -310,6 +310,46 @@ TEST_F(EnumRoutingTest, NumberWithoutEnumRecordsGoesToTheTrunkInE164Format) {
 
 // 3. A DNS server that answers nothing: the enum step gives up after its
 // timeout (500 ms) and the trunk is called well within 2 s of the last digit.
+// 2b. Without ENUM records the call falls back to the exchange line: a SIP
+// caller's global number goes out on the FXO port in national form, and the
+// simulated exchange's subscriber answers (early media, then 200).
+TEST_F(EnumRoutingTest, NumberWithoutEnumRecordsFallsBackToTheExchangeLine) {
+  if (!require_tool("sipp") || !require_tool("knotd")) return;
+  ASSERT_TRUE(start_knot({}));
+  const std::uint64_t queries_before = knot.queries().value_or(0);
+
+  GatewayOptions options;
+  PhoneSpec fxo{"fxo1", "5550100", -1};
+  fxo.kind = "fxo";
+  fxo.forward_to = "sip:201@127.0.0.1:{sip_port}";
+  options.phones.push_back(fxo);
+  options.dial_plan = {{.pattern = "+1NXXNXXXXXX", .target = "", .steps = {"enum", "fxo:fxo1"}, .allow = {"sip"}}};
+  options.extra_toml = routing_toml({.dns_port = knot.port()}) +
+                       "[[sim.subscriber]]\nnumber = \"12025550151\"\nanswer_after_ms = 500\n";
+  ASSERT_TRUE(start_gateway(options));
+
+  Sipp caller(gw.peer_dir("sipp-caller"));
+  SippOptions so;
+  so.scenario_file = SIPLINE_SOURCE_DIR "/tests/fixtures/sipp/uac_early_media.xml";
+  so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
+  so.service = "+12025550151";
+  so.timeout_s = 30;
+  ASSERT_TRUE(caller.start(so)) << caller.process().error();
+  std::string digits;
+  poll_until(
+      [&] {
+        const Json l = gw.line(3);
+        if (l.is_object() && l.contains("exchange")) digits = l["exchange"].value("digits", digits);
+        return !caller.process().running();
+      },
+      30s, 50ms);
+  ASSERT_TRUE(caller.wait(5s)) << caller.diagnostics();
+  EXPECT_EQ(caller.process().exit_code(), 0) << caller.diagnostics() << gw.describe();
+  EXPECT_EQ(digits, "12025550151") << "the exchange line was dialed in national form";
+  EXPECT_GT(dns_queries_at_least(queries_before + 1), queries_before) << knot.stats_text().value_or("(no stats)");
+  EXPECT_TRUE(gw.wait_line_state(3, "idle", 3s)) << gw.describe();
+}
+
 TEST_F(EnumRoutingTest, SilentDnsServerFallsThroughToTheTrunkWithinTheEnumTimeout) {
   if (!require_tool("sipp") || !require_tool("knotd")) return;
   Sipp trunk(gw.peer_dir("sipp-trunk"));

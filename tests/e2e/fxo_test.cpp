@@ -9,7 +9,9 @@
 // exchange's caller must hear it back. The caller hanging up (loop current
 // drop) must send BYE to sipp within 1 s.
 #include <chrono>
+#include <ctime>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -136,6 +138,192 @@ TEST_F(FxoTest, BritishTelecom) { run({"UK", "", "", true}, false); }
 TEST_F(FxoTest, NttJclipWithThePrimaryResponse) { run({"JP", "", "", false}, false); }
 TEST_F(FxoTest, DtmfAfterLineReversal) { run({"US", "dtmf", "line_reversal", false}, false); }
 TEST_F(FxoTest, WithheldNumberGoesOutAnonymousWithPrivacyId) { run({"US", "", "", true}, true); }
+
+// ---- outgoing: SIP callers through the FXO line to the exchange ----
+// The dial plan sends 555XXXX to the FXO port (an fxo: step); the exchange
+// knows 5551234 (answers after 1.5 s, with a polarity reversal when the line
+// is so configured), 5552222 (busy) and nothing else (SIT).
+
+// When sipp logged each message: (seconds since the epoch, its first line).
+std::vector<std::pair<double, std::string>> sipp_timeline(const std::string& dir) {
+  std::vector<std::pair<double, std::string>> out;
+  std::istringstream in(read_file(dir + "/sipp_messages.log"));
+  const std::regex stamp(R"(^-+ (\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d+))");
+  double at = 0;
+  bool want_first_line = false;
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, stamp)) {
+      std::tm t{};
+      t.tm_year = std::stoi(m[1]) - 1900;
+      t.tm_mon = std::stoi(m[2]) - 1;
+      t.tm_mday = std::stoi(m[3]);
+      t.tm_hour = std::stoi(m[4]);
+      t.tm_min = std::stoi(m[5]);
+      t.tm_sec = std::stoi(m[6]);
+      at = static_cast<double>(timegm(&t)) + std::stod("0." + m[7].str());
+      continue;
+    }
+    if (line.find("message received") != std::string::npos || line.find("message sent") != std::string::npos) {
+      want_first_line = true;
+      continue;
+    }
+    if (want_first_line && !line.empty()) {
+      out.emplace_back(at, line);
+      want_first_line = false;
+    }
+  }
+  return out;
+}
+
+class FxoOutTest : public GatewayTest {
+ protected:
+  // Starts the gateway with the FXO port and the exchange's subscribers.
+  bool start(const std::string& port_toml, int hangup_after_ms = -1) {
+    GatewayOptions options;
+    options.phones = {{"fxs1", "201", -1}};
+    PhoneSpec fxo{"fxo1", "5550100", -1};
+    fxo.kind = "fxo";
+    fxo.forward_to = "sip:201@127.0.0.1:{sip_port}";
+    fxo.extra_toml = port_toml;
+    options.phones.push_back(fxo);
+    options.dial_plan = {{"2XX", "sip:$digits@127.0.0.1:{sip_port}"},
+                         {.pattern = "555XXXX", .target = "", .steps = {"fxo:fxo1"}, .allow = {"sip"}}};
+    options.extra_toml = "[[sim.subscriber]]\nnumber = \"5551234\"\nanswer_after_ms = 1500\ntone_hz = 1000\n"
+                         "hangup_after_ms = " + std::to_string(hangup_after_ms) + "\n"
+                         "[[sim.subscriber]]\nnumber = \"5552222\"\nbehaviour = \"busy\"\n";
+    return start_gateway(options);
+  }
+  SippOptions uac(const std::string& scenario, const std::string& number) {
+    SippOptions so;
+    so.scenario_file = kFixtures + "/" + scenario;
+    so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
+    so.service = number;
+    so.timeout_s = 40;
+    return so;
+  }
+  void expect_line_released() {
+    EXPECT_TRUE(gw.wait_line_state(kFxo, "idle", 3s)) << gw.describe();
+    EXPECT_TRUE(poll_until([&] { return !gw.line(kFxo)["exchange"].value("seized", true); }, 3s))
+        << "the line stayed seized: " << gw.line(kFxo).dump();
+  }
+};
+
+TEST_F(FxoOutTest, AnsweredCallGetsEarlyMediaThen200OnTheReversal) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start(""));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_early_media.xml", "5551234"))) << sipp.process().error();
+  bool dialed = false;
+  poll_until(
+      [&] {
+        dialed = dialed || gw.line(kFxo)["exchange"].value("digits", "") == "5551234";
+        return !sipp.process().running();
+      },
+      30s, 50ms);
+  ASSERT_TRUE(sipp.wait(5s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  EXPECT_TRUE(dialed) << "the exchange never collected 5551234";
+  // 183 (seized) before the 200, and the 200 only after the subscriber's 1.5 s of ringback.
+  double early = 0, ok = 0;
+  for (const auto& [at, line] : sipp_timeline(gw.peer_dir("sipp"))) {
+    if (line.starts_with("SIP/2.0 183") && early == 0) early = at;
+    if (line.starts_with("SIP/2.0 200") && ok == 0) ok = at;
+  }
+  ASSERT_GT(early, 0);
+  ASSERT_GT(ok, 0);
+  EXPECT_GT(ok - early, 1.5) << "answered before the subscriber did";
+  expect_line_released();
+}
+
+TEST_F(FxoOutTest, BusySubscriberGives486) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start(""));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_busy.xml", "5552222"))) << sipp.process().error();
+  ASSERT_TRUE(sipp.wait(30s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  expect_line_released();
+}
+
+TEST_F(FxoOutTest, UnallocatedNumberGivesTheSpecialInformationToneAnd404) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start(""));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_not_found.xml", "5559999"))) << sipp.process().error();
+  ASSERT_TRUE(sipp.wait(30s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  expect_line_released();
+}
+
+// The subscriber hangs up 2 s after answering; the exchange signals it in
+// the line's way, and the gateway must send BYE within `within` of that.
+void run_disconnect(FxoOutTest& t, GatewayUnderTest& gw, Sipp& sipp, double within) {
+  bool dialed = false;
+  poll_until([&] {
+    dialed = dialed || gw.line(kFxo)["exchange"].value("digits", "") == "5551234";
+    return !sipp.process().running();
+  }, 30s, 50ms);
+  ASSERT_TRUE(sipp.wait(5s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  double ok = 0, bye = 0;
+  for (const auto& [at, line] : sipp_timeline(gw.peer_dir("sipp"))) {
+    if (line.starts_with("SIP/2.0 200") && ok == 0) ok = at;
+    if (line.starts_with("BYE ") && bye == 0) bye = at;
+  }
+  ASSERT_GT(ok, 0) << sipp.diagnostics();
+  ASSERT_GT(bye, 0) << sipp.diagnostics();
+  // The hangup comes 2 s after the answer; allow the 200's own path (< 0.2 s).
+  EXPECT_LT(bye - ok, 2.0 + within + 0.2) << "BYE " << (bye - ok) << " s after the 200";
+  EXPECT_GT(bye - ok, 1.8) << "BYE before the far party hung up";
+  (void)t;
+}
+
+TEST_F(FxoOutTest, LoopDropBringsByeWithinOneSecond) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start("sim_disconnect = \"loop_drop\"\n", 2000));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_call_until_bye.xml", "5551234"))) << sipp.process().error();
+  run_disconnect(*this, gw, sipp, 1.0);
+  expect_line_released();
+}
+
+TEST_F(FxoOutTest, PolarityReversalBringsByeWithinOneSecond) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start("sim_disconnect = \"polarity_reversal\"\n", 2000));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_call_until_bye.xml", "5551234"))) << sipp.process().error();
+  run_disconnect(*this, gw, sipp, 1.0);
+  expect_line_released();
+}
+
+TEST_F(FxoOutTest, BusyToneBringsByeWithinTheToneDetectionTime) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start("sim_disconnect = \"busy_tone\"\n", 2000));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_call_until_bye.xml", "5551234"))) << sipp.process().error();
+  // US busy is confirmed after 1.6 s (two cycles; tests/unit/dsp/call_progress_test.cpp).
+  run_disconnect(*this, gw, sipp, 2.5);
+  expect_line_released();
+}
+
+TEST_F(FxoOutTest, WithoutAnswerSupervisionTheEndOfDialingAnswers) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start("answer_on = \"dialed\"\nsim_answer_polarity = false\n"));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_early_media.xml", "5551234"))) << sipp.process().error();
+  ASSERT_TRUE(sipp.wait(30s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  double early = 0, ok = 0;
+  for (const auto& [at, line] : sipp_timeline(gw.peer_dir("sipp"))) {
+    if (line.starts_with("SIP/2.0 183") && early == 0) early = at;
+    if (line.starts_with("SIP/2.0 200") && ok == 0) ok = at;
+  }
+  ASSERT_GT(ok, 0);
+  // Dial tone (1 s) + 7 digits (1.5 s): answered without waiting for the subscriber.
+  EXPECT_LT(ok - early, 3.5);
+  expect_line_released();
+}
 
 }  // namespace
 }  // namespace sipline::test

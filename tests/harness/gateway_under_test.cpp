@@ -90,6 +90,7 @@ std::string GatewayUnderTest::render_config(const GatewayOptions& options) const
     if (!p.did.empty()) c << "did = " << quoted_array(p.did, sip_port_) << "\n";
     if (!p.caller_id.empty()) c << "caller_id = " << quoted(p.caller_id) << "\n";
     if (p.dahdi_channel > 0) c << "dahdi_channel = " << p.dahdi_channel << "\n";
+    if (!p.extra_toml.empty()) c << p.extra_toml << (p.extra_toml.back() == '\n' ? "" : "\n");
     c << "\n";
   }
   for (const auto& r : options.dial_plan) {

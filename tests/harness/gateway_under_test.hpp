@@ -37,6 +37,7 @@ struct PhoneSpec {
   std::string kind = {};              // `kind = "fxo"` when "fxo" (an exchange line); else an FXS phone
   std::string forward_to = {};        // FXO: `forward_to = "..."` ({sip_port} is replaced)
   int dahdi_channel = 0;              // `dahdi_channel = N` when > 0 (lines_extra_toml: driver = "dahdi")
+  std::string extra_toml = {};        // more "key = value" lines in this [[lines.port]]
 };
 
 // One [[dialplan]] table. `target` (when non-empty) is the old single-target

@@ -246,6 +246,39 @@ number = "201"
   expect_invalid_at_line("[[lines.port]]\nname = \"p\"\nkind = \"fxx\"\nnumber = \"1\"\n", 3, "(fxs, fxo)");
 }
 
+TEST(Config, FxoAnswerPolicyAndTheSimulatedExchange) {
+  auto c = parse_config(R"(
+[[lines.port]]
+name = "line"
+kind = "fxo"
+number = "5550100"
+forward_to = "sip:201@127.0.0.1"
+answer_on = "voice"
+sim_answer_polarity = false
+sim_disconnect = "busy_tone"
+[[sim.subscriber]]
+number = "5551234"
+behaviour = "busy"
+tone_hz = 1000
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->lines.ports[0].answer_on, "voice");
+  EXPECT_FALSE(c->lines.ports[0].sim_answer_polarity);
+  EXPECT_EQ(c->lines.ports[0].sim_disconnect, "busy_tone");
+  ASSERT_EQ(c->sim.subscribers.size(), 1u);
+  EXPECT_EQ(c->sim.subscribers[0].behaviour, "busy");
+  EXPECT_EQ(c->sim.subscribers[0].tone_hz, 1000);
+  const std::string fxo =
+      "[[lines.port]]\nname = \"l\"\nkind = \"fxo\"\nnumber = \"1\"\nforward_to = \"sip:a@b\"\n";
+  expect_invalid_at_line(fxo + "answer_on = \"ring\"\n", 6, "polarity, dialed or voice");
+  expect_invalid_at_line(fxo + "sim_disconnect = \"cut\"\n", 6, "loop_drop, polarity_reversal or busy_tone");
+  expect_invalid_at_line(fxo + "sim_answer_polarity = 1\n", 6, "a boolean");
+  expect_invalid_at_line("[[sim.subscriber]]\nnumber = \"12a\"\n", 1, "DTMF digits");
+  expect_invalid_at_line("[[sim.subscriber]]\nnumber = \"1\"\nbehaviour = \"maybe\"\n", 3, "answer, busy or no_answer");
+  expect_invalid_at_line("[sim]\nphones = 1\n", 2, "'phones'");
+}
+
 TEST(Config, DahdiPortsNameTheirChannelOnce) {
   auto c = parse_config(R"(
 [lines]
@@ -632,7 +665,7 @@ steps = ["enum", "trunk:carier"]
 TEST(ConfigDialPlan, BadStepsPointAtTheStepsLine) {
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"enum\", \"foo\"]\n", 3, "\"foo\"");
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"reject 700\"]\n", 3, "400-699");
-  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"fxo:1\"]\n", 3, "FXO");
+  expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"fxo:\"]\n", 3, "FXO port");
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [\"trunk:\"]\n", 3, "trunk name is missing");
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = []\n", 3, "must not be empty");
   expect_invalid_at_line("[[dialplan]]\npattern = \"X.\"\nsteps = [5]\n", 3, "a string");

@@ -216,6 +216,13 @@ TEST(DialPlanSteps, TargetComesFirstThenTheSteps) {
   EXPECT_EQ(no_sip.match("201").target, "");
 }
 
+TEST(DialPlanSteps, FxoStepNamesItsPort) {
+  auto p = plan({rule_with_steps({"enum", "fxo:landline"})});
+  ASSERT_EQ(p.steps(0).size(), 2u);
+  EXPECT_EQ(p.steps(0)[1].kind, StepKind::fxo);
+  EXPECT_EQ(p.steps(0)[1].arg, "landline");
+}
+
 TEST(DialPlanSteps, UserStepKeepsItsNameTemplate) {
   auto p = plan({rule_with_steps({"user:alice", "user:$digits"})});
   ASSERT_EQ(p.steps(0).size(), 2u);
@@ -235,7 +242,7 @@ TEST(DialPlanSteps, RejectsBadStepsWithAReason) {
   expect_bad_step("reject abc", DialPlanError::bad_step, "400-699");
   expect_bad_step("reject ", DialPlanError::bad_step, "400-699");
   expect_bad_step("reject 99999999999", DialPlanError::bad_step, "400-699");
-  expect_bad_step("fxo:1", DialPlanError::bad_step, "FXO");
+  expect_bad_step("fxo:", DialPlanError::bad_step, "FXO port");
   expect_bad_step("foo", DialPlanError::bad_step, "expected enum");
   expect_bad_step("", DialPlanError::bad_step, "expected enum");
   expect_bad_step("ENUM", DialPlanError::bad_step, "expected enum");

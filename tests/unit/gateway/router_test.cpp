@@ -322,6 +322,17 @@ TEST(RouterLocalLine, ByNumberAndByDid) {
   EXPECT_FALSE(router.local_line(dialed("")));
 }
 
+// Digits for an exchange line (routing.country US: 1 national, 011 international).
+TEST(RouterExchangeDigits, NationalFormAtHomeInternationalPrefixAbroadAsDialedOtherwise) {
+  Loop loop;
+  const auto c = load();
+  Router router(c, nullptr, loop.context);
+  EXPECT_EQ(router.exchange_digits(global("+12025550150")), "12025550150");
+  EXPECT_EQ(router.exchange_digits(global("+442079460000")), "011442079460000");
+  EXPECT_EQ(router.exchange_digits(dialed("5551234")), "5551234");
+  EXPECT_EQ(router.exchange_digits(dialed("+33123456789")), "01133123456789");
+}
+
 TEST(RouterLocalLine, UriAtTheGatewayAddressAndPort) {
   Loop loop;
   const auto c = load();

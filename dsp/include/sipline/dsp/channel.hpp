@@ -6,9 +6,11 @@
 // Later issues add echo cancellation, caller ID, PLC and fax here.
 // Thread: created on the control thread, then owned by one media worker.
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "sipline/base/audio_frame.hpp"
+#include "sipline/dsp/call_progress.hpp"
 #include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/dtmf.hpp"
 #include "sipline/dsp/tone_generator.hpp"
@@ -28,6 +30,10 @@ class Channel {
   // FXO lines: decode caller ID in the line audio (one format, or all side by
   // side). Call before the channel goes to its worker.
   void enable_caller_id(CallerIdFormat format, bool automatic);
+  // Realtime: after process_tx(), FXO lines: a call progress tone confirmed
+  // in that frame, and whether non-tone audio (voice) just reached 500 ms.
+  std::optional<ProgressTone> progress() const { return progress_; }
+  bool voice_started() const { return voice_started_; }
   // Realtime: a caller ID message completed in the last process_tx() frame,
   // if any (valid until the next process_tx()).
   const CallerIdMessage* caller_id() { return cid_rx_ ? cid_rx_->take() : nullptr; }
@@ -46,6 +52,9 @@ class Channel {
   const ToneProfile* profile_;
   DtmfDetector detector_;
   std::unique_ptr<CallerIdReceiver> cid_rx_;
+  std::unique_ptr<CallProgressDetector> progress_rx_;
+  std::optional<ProgressTone> progress_;
+  bool voice_ = false, voice_started_ = false;
   DtmfGenerator dtmf_out_;
   ToneGenerator tones_;
   ToneKind tone_kind_ = ToneKind::none;

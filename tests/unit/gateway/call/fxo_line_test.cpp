@@ -24,6 +24,10 @@ struct Recorder : FxoLine::Io, FxoLine::Owner {
     actions.push_back("forward");
   }
   void end_call(std::size_t, bool no_answer) override { actions.push_back(no_answer ? "cancel" : "hangup"); }
+  void dial(std::size_t, const std::string& digits) override { actions.push_back("dial " + digits); }
+  void early_media(std::size_t) override { actions.push_back("early"); }
+  void answer_call(std::size_t) override { actions.push_back("answer"); }
+  void fail_call(std::size_t, int status) override { actions.push_back("fail " + std::to_string(status)); }
 };
 
 class FxoLineTest : public ::testing::Test {
@@ -35,7 +39,9 @@ class FxoLineTest : public ::testing::Test {
                                  .profile = dsp::find_tone_profile(country),
                                  .rings_before_forward = 2,
                                  .ntt_primary_response = ntt,
-                                 .ring_timeout = Millis(0)},
+                                 .ring_timeout = Millis(0),
+                                 .answer_on = AnswerOn::polarity,
+                                 .dial_tone_timeout = Millis(3000)},
                    clock_, clock_, rec_, rec_);
   }
   // One ring of `on` ms followed by `off` ms of silence.
@@ -180,6 +186,124 @@ TEST_F(FxoLineTest, NoPrimaryResponseWhenDetectingAnotherFormat) {
   ring(l, 500, 500);
   l.on_ring_start();
   EXPECT_FALSE(rec_.off_hook);
+}
+
+// ---- outgoing calls over the exchange line ----
+
+TEST_F(FxoLineTest, OutgoingSeizesWaitsForDialToneDialsAndIsAnsweredByReversal) {
+  FxoLine l = make();
+  ASSERT_TRUE(l.can_ring());
+  ASSERT_TRUE(l.offer_incoming_call({}, "5551234"));
+  EXPECT_TRUE(rec_.off_hook);
+  EXPECT_EQ(l.state(), FxoState::seizing);
+  EXPECT_EQ(rec_.actions, (std::vector<std::string>{"early"}));
+  l.on_progress(dsp::ProgressTone::dial);
+  EXPECT_EQ(l.state(), FxoState::dialing);
+  EXPECT_EQ(rec_.actions.back(), "dial 5551234");
+  clock_.advance(Millis(7 * 200 + 100));
+  EXPECT_EQ(l.state(), FxoState::proceeding);
+  l.on_progress(dsp::ProgressTone::ringback);
+  EXPECT_EQ(l.state(), FxoState::proceeding);
+  l.on_polarity_reversal();  // answer supervision
+  EXPECT_EQ(l.state(), FxoState::connected);
+  EXPECT_EQ(rec_.actions.back(), "answer");
+  l.on_polarity_reversal();  // the reversal back: the far party hung up
+  EXPECT_EQ(l.state(), FxoState::idle);
+  EXPECT_FALSE(rec_.off_hook);
+  EXPECT_EQ(rec_.actions.back(), "hangup");
+}
+
+TEST_F(FxoLineTest, OutgoingFailuresMapToSipStatuses) {
+  struct {
+    dsp::ProgressTone tone;
+    const char* expect;
+  } cases[] = {{dsp::ProgressTone::busy, "fail 486"},
+               {dsp::ProgressTone::congestion, "fail 503"},
+               {dsp::ProgressTone::special_information, "fail 404"}};
+  for (const auto& c : cases) {
+    FxoLine l = make();
+    rec_ = Recorder{};
+    ASSERT_TRUE(l.offer_incoming_call({}, "911"));
+    l.on_progress(dsp::ProgressTone::dial);
+    clock_.advance(Millis(1000));
+    l.on_progress(c.tone);
+    EXPECT_EQ(rec_.actions.back(), c.expect);
+    EXPECT_FALSE(rec_.off_hook);
+    EXPECT_EQ(l.state(), FxoState::idle);
+  }
+}
+
+TEST_F(FxoLineTest, NoDialToneFailsWith503AndReleasesTheLine) {
+  FxoLine l = make();
+  ASSERT_TRUE(l.offer_incoming_call({}, "5551234"));
+  clock_.advance(Millis(3000));
+  EXPECT_EQ(rec_.actions.back(), "fail 503");
+  EXPECT_FALSE(rec_.off_hook);
+}
+
+TEST_F(FxoLineTest, SipCallerHangingUpReleasesTheLine) {
+  FxoLine l = make();
+  ASSERT_TRUE(l.offer_incoming_call({}, "5551234"));
+  l.on_progress(dsp::ProgressTone::dial);
+  l.on_remote_ended(EndCause::normal);
+  EXPECT_FALSE(rec_.off_hook);
+  EXPECT_EQ(l.state(), FxoState::idle);
+  clock_.advance(Millis(5000));
+  EXPECT_EQ(rec_.actions.back(), "dial 5551234");  // nothing after the release
+}
+
+TEST_F(FxoLineTest, BusyToneOrLoopDropWhileConnectedDisconnects) {
+  for (bool loop : {false, true}) {
+    FxoLine l = make();
+    rec_ = Recorder{};
+    ASSERT_TRUE(l.offer_incoming_call({}, "5551234"));
+    l.on_progress(dsp::ProgressTone::dial);
+    l.on_polarity_reversal();
+    ASSERT_EQ(l.state(), FxoState::connected);
+    if (loop) {
+      l.on_loop_drop();
+    } else {
+      l.on_progress(dsp::ProgressTone::busy);
+    }
+    EXPECT_EQ(l.state(), FxoState::idle);
+    EXPECT_EQ(rec_.actions.back(), "hangup");
+  }
+}
+
+TEST_F(FxoLineTest, WithoutSupervisionTheAnswerIsTheEndOfDialingOrVoice) {
+  FxoLine dialed(FxoLineConfig{.index = 0, .name = "a", .number = "1", .profile = dsp::find_tone_profile("US"),
+                               .rings_before_forward = 2, .ntt_primary_response = false,
+                               .ring_timeout = Millis(0), .answer_on = AnswerOn::dialed,
+                               .dial_tone_timeout = Millis(3000)},
+                 clock_, clock_, rec_, rec_);
+  ASSERT_TRUE(dialed.offer_incoming_call({}, "12"));
+  dialed.on_progress(dsp::ProgressTone::dial);
+  clock_.advance(Millis(500));
+  EXPECT_EQ(dialed.state(), FxoState::connected);
+  EXPECT_EQ(rec_.actions.back(), "answer");
+
+  Recorder rec2;
+  FxoLine voice(FxoLineConfig{.index = 1, .name = "b", .number = "2", .profile = dsp::find_tone_profile("US"),
+                              .rings_before_forward = 2, .ntt_primary_response = false,
+                              .ring_timeout = Millis(0), .answer_on = AnswerOn::voice,
+                              .dial_tone_timeout = Millis(3000)},
+                clock_, clock_, rec2, rec2);
+  ASSERT_TRUE(voice.offer_incoming_call({}, "12"));
+  voice.on_progress(dsp::ProgressTone::dial);
+  voice.on_voice();  // while dialing: not yet
+  EXPECT_EQ(voice.state(), FxoState::dialing);
+  clock_.advance(Millis(500));
+  voice.on_voice();
+  EXPECT_EQ(voice.state(), FxoState::connected);
+}
+
+TEST_F(FxoLineTest, ABusyOrRingingLineTakesNoOutgoingCallAndBadDigitsAreRefused) {
+  FxoLine l = make();
+  EXPECT_FALSE(l.offer_incoming_call({}, "12a"));
+  EXPECT_FALSE(rec_.off_hook);
+  l.on_ring_start();
+  EXPECT_FALSE(l.can_ring());
+  EXPECT_FALSE(l.offer_incoming_call({}, "12"));
 }
 
 }  // namespace

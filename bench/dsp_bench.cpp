@@ -18,6 +18,8 @@
 // clang-format on
 
 #include "sipline/base/audio_frame.hpp"
+#include "sipline/dsp/call_progress.hpp"
+#include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/channel.hpp"
 #include "sipline/dsp/g711.hpp"
 
@@ -76,6 +78,38 @@ void BM_SpandspDtmfRxReference(benchmark::State& state) {
   state.counters["frames/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SpandspDtmfRxReference);
+
+// An FXO line's receive side: the caller ID receiver with every decoder
+// (Bell 202, V.23, JCLIP, DTMF) and the call progress detector, per frame of
+// speech-band audio; compare with BM_SpandspDtmfRxReference in the same run.
+void BM_CallerIdReceiverAuto(benchmark::State& state) {
+  sipline::dsp::CallerIdReceiver rx(sipline::dsp::CallerIdFormat::none, true);
+  const auto in = line_audio();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    rx.process(in[i++ % in.size()]);
+    benchmark::DoNotOptimize(rx.take());
+  }
+  state.counters["frames/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CallerIdReceiverAuto);
+
+void BM_CallProgressDetector(benchmark::State& state) {
+  sipline::dsp::CallProgressDetector det(*sipline::dsp::find_tone_profile("US"));
+  const auto in = line_audio();
+  std::size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(det.process(in[i++ % in.size()]));
+  state.counters["frames/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CallProgressDetector);
+
+// Rendering a whole caller ID message (control thread, once per call).
+void BM_RenderCallerIdMdmf(benchmark::State& state) {
+  const sipline::dsp::CallerId id{.number = "2025550150", .name = "ALICE", .month = 12, .day = 1, .hour = 9,
+                                  .minute = 30};
+  for (auto _ : state) benchmark::DoNotOptimize(sipline::dsp::render_caller_id(sipline::dsp::CallerIdFormat::bell202_mdmf, id));
+}
+BENCHMARK(BM_RenderCallerIdMdmf);
 
 void BM_G711EncodeDecodeFrame(benchmark::State& state) {
   const auto in = line_audio();

@@ -54,21 +54,6 @@ constexpr std::array<CallerIdAlert, 5> kAlerts = {CallerIdAlert::first_ring, Cal
                                                   CallerIdAlert::dt_as, CallerIdAlert::rp_as,
                                                   CallerIdAlert::ntt_car};
 
-const char* type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::none: return "nothing";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-  }
-  return "a value";
-}
 
 tl::unexpected<ProfileError> fail_at(const toml::source_region& r, std::string message) {
   return tl::unexpected<ProfileError>(
@@ -140,7 +125,7 @@ class ProfileParser {
   }
 
   static tl::unexpected<ProfileError> wrong_type(const toml::node& n, const std::string& name, const char* expected) {
-    return fail_at(n.source(), name + ": expected " + expected + ", got " + type_name(n.type()));
+    return fail_at(n.source(), name + ": expected " + expected + ", got " + toml_type_name(n.type()));
   }
 
   static tl::expected<int, ProfileError> as_int(const toml::node& n, const std::string& name, std::int64_t min,
@@ -477,6 +462,22 @@ const std::vector<ToneProfile>& profiles() {
 }
 
 }  // namespace
+
+const char* toml_type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+  }
+  return "a value";
+}
 
 std::string_view to_string(CallerIdAlert alert) {
   switch (alert) {

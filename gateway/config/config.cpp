@@ -47,21 +47,6 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-const char* type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
-  }
-}
-
 bool is_ip_literal(const std::string& s) {
   unsigned char buf[16];
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
@@ -146,7 +131,7 @@ class Loader {
     const toml::node* n = root.get(name);
     if (n == nullptr) return static_cast<const toml::table*>(nullptr);
     if (!n->is_table()) {
-      return invalid(n->source(), std::string(name) + ": expected a table, got " + type_name(n->type()));
+      return invalid(n->source(), std::string(name) + ": expected a table, got " + dsp::toml_type_name(n->type()));
     }
     return n->as_table();
   }
@@ -156,7 +141,7 @@ class Loader {
   }
 
   tl::unexpected<base::Error> wrong_type(const toml::node& n, const std::string& name, const char* expected) const {
-    return invalid(n.source(), name + ": expected " + expected + ", got " + type_name(n.type()));
+    return invalid(n.source(), name + ": expected " + expected + ", got " + dsp::toml_type_name(n.type()));
   }
 
   // Reads a boolean key into `out` if present.

@@ -14,7 +14,6 @@
 namespace sipline::drivers::sim {
 namespace {
 
-int16_t saturate(int v) { return static_cast<int16_t>(std::clamp(v, -32768, 32767)); }
 
 // The far party's tone: -13 dBm0 (0 dBm0 is a sine of peak ~22800, as in dsp's tone generator).
 constexpr double kFarToneAmplitude = 5100;
@@ -544,16 +543,9 @@ void ExchangePort::produce(base::FrameSpan out) {
   }
 }
 
-void ExchangePort::give_back(SamplesPtr samples) {
-  if (!samples) return;
-  returned_.push({Returned::Kind::garbage, 0, std::move(samples)});
-}
+void ExchangePort::give_back(SamplesPtr samples) { give_back_samples(returned_, std::move(samples)); }
 
-void ExchangePort::post_event(LineEventType type) {
-  if (!events_.push(LineEvent{.port = index_, .type = type, .digit = 0})) return;  // full: dropped
-  const uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(event_fd_, &one, sizeof one);
-}
+void ExchangePort::post_event(LineEventType type) { post_line_event(events_, event_fd_, index_, type); }
 
 void ExchangePort::publish() {
   ExchangeStatusData d;

@@ -18,7 +18,6 @@ constexpr uint64_t ticks_for_ms(int ms) {
   return static_cast<uint64_t>((ms + base::kFrameMs - 1) / base::kFrameMs);
 }
 
-int16_t saturate(int v) { return static_cast<int16_t>(std::clamp(v, -32768, 32767)); }
 
 }  // namespace
 
@@ -343,18 +342,9 @@ void SimPort::produce(base::FrameSpan out) {
   }
 }
 
-void SimPort::give_back(SamplesPtr samples) {
-  if (!samples) return;
-  // If the control thread has not collected the queue for a long time, push()
-  // fails and the buffer is freed here instead (a rare free on the media thread).
-  returned_.push({Returned::Kind::garbage, 0, std::move(samples)});
-}
+void SimPort::give_back(SamplesPtr samples) { give_back_samples(returned_, std::move(samples)); }
 
-void SimPort::post_event(LineEventType type) {
-  if (!events_.push(LineEvent{.port = index_, .type = type, .digit = 0})) return;  // full: dropped
-  const uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(event_fd_, &one, sizeof one);
-}
+void SimPort::post_event(LineEventType type) { post_line_event(events_, event_fd_, index_, type); }
 
 void SimPort::publish() {
   StatusData d;

@@ -15,6 +15,7 @@
 //   media -> control: events_    (hook changes; the driver's eventfd is signalled)
 //   media -> control: status_    (seqlock snapshot, read from any thread)
 // set_ring()/set_polarity() are plain atomics.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -23,6 +24,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "sipline/base/audio_frame.hpp"
 #include "sipline/base/spsc_queue.hpp"
@@ -86,6 +89,27 @@ struct Returned {
   uint64_t seq = 0;     // recording: the stop_recording command's seq
   SamplesPtr samples{};
 };
+
+// Shared by the phone ports and the exchange ports (media side).
+inline int16_t saturate(int v) { return static_cast<int16_t>(std::clamp(v, -32768, 32767)); }
+
+// Realtime: queues a line event for `port` and signals the driver's eventfd;
+// a full queue drops the event.
+template <std::size_t N>
+void post_line_event(base::SpscQueue<LineEvent, N>& events, int event_fd, std::size_t port, LineEventType type) {
+  if (!events.push(LineEvent{.port = port, .type = type, .digit = 0})) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(event_fd, &one, sizeof one);
+}
+
+// Realtime: hands a buffer back for the control thread to free. If the
+// control thread has not collected the queue for a long time, push() fails
+// and the buffer is freed here instead (a rare free on the media thread).
+template <std::size_t N>
+void give_back_samples(base::SpscQueue<Returned, N>& returned, SamplesPtr samples) {
+  if (!samples) return;
+  returned.push({Returned::Kind::garbage, 0, std::move(samples)});
+}
 
 // A plain copy of the phone's state, published by the media side.
 struct StatusData {

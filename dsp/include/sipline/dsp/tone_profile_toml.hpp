@@ -48,6 +48,10 @@ using ProfileResult = tl::expected<ToneProfile, ProfileError>;
 // replaces the base's whole tone or list. The checks apply to the result.
 ProfileResult parse_tone_profile(const toml::table& t, const ToneProfile* base);
 
+// "a table", "an integer", ...: a TOML value's type for error messages
+// (shared with the configuration loader).
+const char* toml_type_name(toml::node_type type);
+
 // Parses TOML text (a whole profile file) and then the table, as above. A
 // TOML syntax error is reported with its position, not thrown.
 ProfileResult parse_tone_profile_text(std::string_view toml_text, const ToneProfile* base = nullptr);

@@ -165,13 +165,16 @@ int Daemon::run() {
            .answer_polarity_reversal = port.sim_answer_polarity,
            .disconnect = port.sim_disconnect == "polarity_reversal" ? Disconnect::polarity_reversal
                          : port.sim_disconnect == "busy_tone"       ? Disconnect::busy_tone
+                         : port.sim_disconnect == "silence"         ? Disconnect::silence
                                                                     : Disconnect::loop_drop,
-           .loop_drop_ms = 800});
+           .loop_drop_ms = 800,
+           .hook = lc.profile(port.country)->hook});
     } else {
       sim_config.phones.push_back({.name = port.name,
                                    .auto_answer_ms = port.auto_answer_ms,
                                    .caller_id = port.phone_caller_id.value_or(dsp::CallerIdFormat::none),
-                                   .caller_id_auto = !port.phone_caller_id.has_value()});
+                                   .caller_id_auto = !port.phone_caller_id.has_value(),
+                                   .hook = lc.profile(port.country)->hook});
     }
     profiles.push_back(lc.profile(port.country));
   }

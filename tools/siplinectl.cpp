@@ -1,7 +1,7 @@
 // siplinectl: the command-line client of sipline's control socket.
 //   siplinectl status | lines | calls | users | bans | unban ADDRESS | reload
-//   siplinectl phone N offhook|onhook|dial DIGITS|play FILE [--loop]|tone HZ [HZ2]|stop
-//                      |record FILE|stoprecord|listen HZ|autoanswer MS|status
+//   siplinectl phone N offhook|onhook|dial DIGITS [--pulse]|flash [MS]|play FILE [--loop]
+//                      |tone HZ [HZ2]|stop|record FILE|stoprecord|listen HZ|autoanswer MS|status
 // Prints the daemon's JSON answer (pretty-printed) and exits 0 when it says
 // "ok", 1 when it reports an error, 2 when the daemon cannot be reached.
 #include <cerrno>
@@ -89,12 +89,14 @@ int main(int argc, char** argv) {
   std::string line;
   std::vector<std::string> args;
   bool loop = false;
+  bool pulse = false;
   phone->add_option("line", line, "line number (1-based) or name")->required();
   phone->add_option("action", args,
-                    "offhook | onhook | dial DIGITS | play FILE | tone HZ [HZ2] | stop | record FILE | stoprecord | "
-                    "listen HZ | autoanswer MS | status")
+                    "offhook | onhook | dial DIGITS [--pulse] | flash [MS] | play FILE [--loop] | tone HZ [HZ2] | "
+                    "stop | record FILE | stoprecord | listen HZ | autoanswer MS | status")
       ->required();
   phone->add_flag("--loop", loop, "play: repeat the file");
+  phone->add_flag("--pulse", pulse, "dial: rotary dial pulses (0-9, 10 pps) instead of DTMF");
   phone->callback([&] {
     request = {{"cmd", "phone"}, {"action", args[0]}};
     if (!line.empty() && std::all_of(line.begin(), line.end(), ::isdigit))
@@ -106,7 +108,11 @@ int main(int argc, char** argv) {
       if (i >= args.size()) throw CLI::ValidationError("phone " + a, "missing argument");
       return args[i];
     };
-    if (a == "dial") request["digits"] = arg(1);
+    if (a == "dial") {
+      request["digits"] = arg(1);
+      if (pulse) request["pulse"] = true;
+    }
+    if (a == "flash" && args.size() > 1) request["ms"] = std::stoi(args[1]);  // default: the country's middle
     if (a == "play" || a == "record") request["file"] = std::filesystem::absolute(arg(1)).string();
     if (a == "play") request["loop"] = loop;
     if (a == "tone") {
@@ -123,7 +129,7 @@ int main(int argc, char** argv) {
   bool exch_private = false;
   int exch_tone = 0;
   exch->add_option("line", exch_line, "line number (1-based) or name of an FXO port")->required();
-  exch->add_option("action", exch_args, "call NUMBER | hangup | listen HZ | status")->required();
+  exch->add_option("action", exch_args, "call NUMBER | hangup | listen HZ | dial DIGITS | status")->required();
   exch->add_option("--name", exch_name, "call: the caller's name");
   exch->add_flag("--private", exch_private, "call: the caller withholds the number");
   exch->add_option("--format", exch_format, "call: caller ID format (default: the country's)");
@@ -147,6 +153,7 @@ int main(int argc, char** argv) {
       if (exch_tone > 0) request["tone"] = exch_tone;
     }
     if (a == "listen") request["hz"] = std::stod(arg(1));
+    if (a == "dial") request["digits"] = arg(1);
   });
 
   CLI11_PARSE(app, argc, argv);

@@ -13,6 +13,16 @@ Channel::Channel(const ToneProfile& profile) : profile_(&profile) {}
 // Realtime.
 // Voice: this much audio that is no progress tone (an answer without polarity reversal).
 constexpr int kVoiceMs = 500;
+// Quiet: frames below this level, this long (silence disconnect supervision).
+constexpr int kQuietMs = 1000;
+// -45 dBm0 as a mean square: 0 dBm0 is a sine of peak 22800 (spandsp's scale).
+constexpr double kQuietMeanSquare = 22800.0 * 22800.0 / 2 * 3.1623e-5;
+
+bool frame_is_quiet(base::ConstFrameSpan frame) {
+  double sum = 0;
+  for (int16_t v : frame) sum += static_cast<double>(v) * v;
+  return sum / static_cast<double>(frame.size()) < kQuietMeanSquare;
+}
 
 std::span<const DtmfEvent> Channel::process_tx(base::ConstFrameSpan from_line) {
   if (cid_rx_) cid_rx_->process(from_line);
@@ -21,6 +31,17 @@ std::span<const DtmfEvent> Channel::process_tx(base::ConstFrameSpan from_line) {
     const bool voice = progress_rx_->non_tone_audio_for(kVoiceMs);
     voice_started_ = voice && !voice_;
     voice_ = voice;
+    quiet_started_ = sound_started_ = false;
+    if (frame_is_quiet(from_line)) {
+      quiet_ms_ = std::min(quiet_ms_ + base::kFrameMs, kQuietMs);
+      if (quiet_ms_ >= kQuietMs && !quiet_) quiet_ = quiet_started_ = true;
+    } else {
+      quiet_ms_ = 0;
+      if (quiet_) {
+        quiet_ = false;
+        sound_started_ = true;
+      }
+    }
   }
   return detector_.process(from_line);
 }

@@ -120,7 +120,10 @@ class ProfileParser {
   tl::expected<const toml::node*, ProfileError> lookup(const toml::table& t, std::string_view table,
                                                        std::string_view key) {
     const toml::node* n = t.get(key);
-    if (n == nullptr && required_) return fail_at(t.source(), join(table, key) + ": missing");
+    // Keys added after profiles were first written out keep their defaults
+    // in a complete profile too (no howler, standard rotary dial timing).
+    const bool optional = key == "howler" || key == "pulse_break_max_ms" || key == "pulse_interdigit_ms";
+    if (n == nullptr && required_ && !optional) return fail_at(t.source(), join(table, key) + ": missing");
     return n;
   }
 
@@ -231,12 +234,14 @@ class ProfileParser {
   }
 
   static std::span<const std::string_view> section_keys(std::string_view name) {
-    static constexpr std::array<std::string_view, 7> kTones = {
-        "dial", "ringback", "busy", "congestion", "call_waiting", "stutter_dial", "special_information"};
+    static constexpr std::array<std::string_view, 8> kTones = {
+        "dial",         "ringback",     "busy", "congestion", "call_waiting", "stutter_dial",
+        "special_information", "howler"};
     static constexpr std::array<std::string_view, 9> kCallerId = {
         "format",        "alert",      "reversal_ms",    "alert_ms",      "data_delay_ms",
         "ring_delay_ms", "level_dbm0", "car_cadence_ms", "car_timeout_ms"};
-    static constexpr std::array<std::string_view, 3> kHook = {"flash_min_ms", "flash_max_ms", "debounce_ms"};
+    static constexpr std::array<std::string_view, 5> kHook = {"flash_min_ms", "flash_max_ms", "debounce_ms",
+                                                              "pulse_break_max_ms", "pulse_interdigit_ms"};
     static constexpr std::array<std::string_view, 3> kDisconnect = {"polarity_reversal", "loop_drop_ms",
                                                                     "busy_tone"};
     if (name == "tones") return kTones;
@@ -273,6 +278,7 @@ class ProfileParser {
         {"call_waiting", &p_.call_waiting},
         {"stutter_dial", &p_.stutter_dial},
         {"special_information", &p_.special_information},
+        {"howler", &p_.howler},
     };
     for (const auto& [key, spec] : tones) {
       auto n = lookup(*t, "tones", key);
@@ -400,6 +406,8 @@ class ProfileParser {
     if (auto r = get_int(*t, "hook", "flash_min_ms", 0, kMaxFlashMs, h.flash_min_ms); !r) return r;
     if (auto r = get_int(*t, "hook", "flash_max_ms", 0, kMaxFlashMs, h.flash_max_ms); !r) return r;
     if (auto r = get_int(*t, "hook", "debounce_ms", 0, kMaxDebounceMs, h.debounce_ms); !r) return r;
+    if (auto r = get_int(*t, "hook", "pulse_break_max_ms", 0, kMaxDebounceMs, h.pulse_break_max_ms); !r) return r;
+    if (auto r = get_int(*t, "hook", "pulse_interdigit_ms", 1, kMaxFlashMs, h.pulse_interdigit_ms); !r) return r;
     // Cross-checks point at the key the table names (an override may name
     // only one side), the later one first.
     if (h.flash_min_ms >= h.flash_max_ms) {
@@ -423,6 +431,13 @@ class ProfileParser {
       return fail_at(min ? min->source() : t->source(), "hook.flash_min_ms: " + std::to_string(h.flash_min_ms) +
                                                             " must not be less than hook.debounce_ms (" +
                                                             std::to_string(h.debounce_ms) + ")");
+    }
+    if (h.pulse_break_max_ms > 0 && h.pulse_break_max_ms >= h.flash_max_ms) {
+      const toml::node* n = t->get("pulse_break_max_ms");
+      return fail_at(n ? n->source() : t->source(), "hook.pulse_break_max_ms: " +
+                                                        std::to_string(h.pulse_break_max_ms) +
+                                                        " must be less than hook.flash_max_ms (" +
+                                                        std::to_string(h.flash_max_ms) + ")");
     }
     return {};
   }
@@ -526,6 +541,7 @@ const ToneSpec& ToneProfile::tone(ToneKind kind) const {
     case ToneKind::call_waiting: return call_waiting;
     case ToneKind::stutter_dial: return stutter_dial;
     case ToneKind::special_information: return special_information;
+    case ToneKind::howler: return howler;
   }
   return kNone;
 }

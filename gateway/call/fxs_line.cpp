@@ -13,6 +13,10 @@ namespace log = base::log;
 // NTT: after the data, the phone hangs up within this time unless someone
 // has picked it up.
 constexpr int kPrimaryResponseGraceMs = 3000;
+// Re-origination: fresh dial tone this long after the disconnect signal's
+// open loop ends, so the phone has its loop current back first (DAHDI keeps
+// a line idle for 300 ms after its open switching interval too).
+constexpr int kReoriginateAfterMs = 300;
 
 std::string_view to_string(LineState state) {
   switch (state) {
@@ -33,7 +37,7 @@ FxsLine::FxsLine(FxsLineConfig config, base::Timers& timers, Io& io, Owner& owne
 FxsLine::~FxsLine() { cancel_timers(); }
 
 void FxsLine::cancel_timers() {
-  for (base::TimerId* t : {&digit_timer_, &no_answer_timer_, &ring_timer_, &cid_timer_, &car_timer_}) {
+  for (base::TimerId* t : {&digit_timer_, &no_answer_timer_, &ring_timer_, &cid_timer_, &car_timer_, &howler_timer_}) {
     if (*t) timers_.cancel(*t);
     *t = 0;
   }
@@ -45,18 +49,31 @@ void FxsLine::enter(LineState next) {
   state_ = next;
 }
 
+void FxsLine::start_dialtone() {
+  cancel_timers();
+  set_reversed(false);
+  digits_.clear();
+  enter(LineState::dialtone);
+  io_.play_tone(config_.index, dsp::ToneKind::dial);
+  digit_timer_ = timers_.start(config_.first_digit_timeout, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
+    digit_timer_ = 0;
+    fail_dialing();
+  });
+}
+
+void FxsLine::set_reversed(bool reversed) {
+  if (reversed == reversed_) return;
+  reversed_ = reversed;
+  io_.set_polarity(config_.index, reversed);
+}
+
 void FxsLine::on_off_hook() {
   if (off_hook_) return;
   off_hook_ = true;
   switch (state_) {
     case LineState::idle:
-      digits_.clear();
-      enter(LineState::dialtone);
-      io_.play_tone(config_.index, dsp::ToneKind::dial);
-      digit_timer_ = timers_.start(config_.first_digit_timeout, [this] {
-        digit_timer_ = 0;
-        fail_dialing();
-      });
+      start_dialtone();
       break;
     case LineState::ringing:
       if (cid_ == CidPhase::car) {
@@ -94,6 +111,7 @@ void FxsLine::on_on_hook() {
   const LineState was = state_;
   cancel_timers();
   io_.play_tone(config_.index, dsp::ToneKind::none);
+  set_reversed(false);
   digits_.clear();
   enter(LineState::idle);
   if (was == LineState::calling || was == LineState::connected) owner_.end_call(config_.index, false);
@@ -107,6 +125,25 @@ void FxsLine::on_digit(char digit) {
   if (state_ == LineState::dialing) collect(digit);
   // Digits during a connected call travel as RFC 4733 events (the media engine
   // sends them); the line has nothing to do with them.
+}
+
+void FxsLine::on_flash() {
+  ++flashes_;
+  switch (state_) {
+    case LineState::dialtone:
+    case LineState::dialing:
+    case LineState::disconnected:
+      // Recall: start again with fresh dial tone.
+      log::info(Sub::call, "event=flash action=dialtone");
+      start_dialtone();
+      break;
+    case LineState::calling:
+    case LineState::connected:
+      log::info(Sub::call, "event=flash action=none");
+      break;
+    default:
+      break;  // on hook or ringing: a bounce of the switch, nothing to do
+  }
 }
 
 void FxsLine::collect(char digit) {
@@ -145,10 +182,32 @@ void FxsLine::try_dial(bool terminated) {
   });
 }
 
-void FxsLine::fail_dialing() {
+void FxsLine::fail_dialing() { disconnect_with(dsp::ToneKind::congestion); }
+
+void FxsLine::disconnect_with(dsp::ToneKind tone) {
   cancel_timers();
   enter(LineState::disconnected);
-  io_.play_tone(config_.index, dsp::ToneKind::congestion);
+  io_.play_tone(config_.index, tone);
+  howler_timer_ = timers_.start(config_.howler_after, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
+    howler_timer_ = 0;
+    howl();
+  });
+}
+
+// The phone was left off hook: the howler (where the profile has one), then
+// silence until it is hung up.
+void FxsLine::howl() {
+  if (!config_.profile->howler.empty()) {
+    log::info(Sub::call, "event=howler");
+    io_.play_tone(config_.index, dsp::ToneKind::howler);
+  }
+  howler_timer_ = timers_.start(config_.howler_duration, [this] {
+    base::LogContext ctx({.call_id = {}, .line = config_.name});
+    howler_timer_ = 0;
+    log::info(Sub::call, "event=line_parked");
+    io_.play_tone(config_.index, dsp::ToneKind::none);
+  });
 }
 
 bool FxsLine::offer_incoming_call(const dsp::CallerId& caller, const std::string& /*dial*/) {
@@ -348,6 +407,7 @@ void FxsLine::on_remote_answered() {
   if (state_ != LineState::calling) return;
   io_.play_tone(config_.index, dsp::ToneKind::none);
   enter(LineState::connected);
+  if (config_.polarity_on_answer) set_reversed(true);
 }
 
 void FxsLine::on_remote_ended(EndCause cause) {
@@ -359,15 +419,39 @@ void FxsLine::on_remote_ended(EndCause cause) {
       enter(LineState::idle);
       break;
     case LineState::calling:
-    case LineState::connected:
-      cancel_timers();
-      enter(LineState::disconnected);
+    case LineState::connected: {
+      const bool was_connected = state_ == LineState::connected;
+      const dsp::DisconnectSignalling& signal = config_.profile->disconnect;
+      // The disconnect signal of a call that was answered: the line back to
+      // normal polarity (or reversed, where the profile says so), and the
+      // loop opened for answering machines (calling party control).
+      if (reversed_) {
+        set_reversed(false);
+      } else if (was_connected && signal.polarity_reversal) {
+        set_reversed(true);
+      }
+      if (was_connected && signal.loop_drop_ms > 0) io_.disconnect_battery(config_.index, signal.loop_drop_ms);
+      if (was_connected && config_.reoriginate) {
+        // Fresh dial tone once the disconnect signal is over.
+        disconnect_with(dsp::ToneKind::none);
+        if (howler_timer_) timers_.cancel(howler_timer_);
+        howler_timer_ = timers_.start(Millis(signal.loop_drop_ms + kReoriginateAfterMs), [this] {
+          base::LogContext ctx({.call_id = {}, .line = config_.name});
+          howler_timer_ = 0;
+          log::info(Sub::call, "event=reoriginate");
+          start_dialtone();
+        });
+        break;
+      }
       // A busy callee gives busy tone; a call that could not be completed gives
       // reorder; a far end that hung up a connected call gives busy tone, as an
-      // exchange does, until the phone hangs up.
-      io_.play_tone(config_.index, cause == EndCause::busy || cause == EndCause::normal ? dsp::ToneKind::busy
-                                                                                        : dsp::ToneKind::congestion);
+      // exchange does (where the profile says so), until the phone hangs up.
+      dsp::ToneKind tone = dsp::ToneKind::congestion;
+      if (cause == EndCause::busy) tone = dsp::ToneKind::busy;
+      if (cause == EndCause::normal) tone = signal.busy_tone ? dsp::ToneKind::busy : dsp::ToneKind::none;
+      disconnect_with(tone);
       break;
+    }
     default:
       break;
   }

@@ -9,8 +9,18 @@
 //     data after the first ring, or alert + data before it, see
 //     dsp::CallerIdTiming; with NTT's CAR the phone's off-hook primary
 //     response and on-hook after the data belong to the sequence)
-//   connected --far end hangs up--> disconnected (busy tone until on hook)
+//   connected --far end hangs up--> disconnected (the profile's disconnect
+//     signal: line reversal, an open loop (CPC), busy tone; or, with
+//     re-origination, fresh dial tone)
+//   disconnected --howler_after--> the howler (receiver off hook tone) for
+//     howler_duration, then silence until on hook
+//   dialtone/dialing/disconnected --flash--> fresh dial tone
 //   any --on hook--> idle (hanging up the call if there is one)
+// Pulse (rotary) digits count as dialed digits like DTMF ones; hook flashes
+// are counted, and in a call do nothing more (that belongs to calling features).
+// With polarity_on_answer the line reverses when the far end answers the
+// phone's call and returns to normal when the call ends (payphones and call
+// meters use it).
 //
 // Tones (dial, ringback, busy, reorder) and the ring cadence come from the
 // line's dsp::ToneProfile. Timers (first digit, interdigit, no answer, ring
@@ -47,6 +57,13 @@ struct FxsLineConfig {
   base::Millis interdigit_timeout{4000};
   base::Millis first_digit_timeout{15000};
   base::Millis no_answer_timeout{60000};
+  // Disconnected (reorder or busy tone) this long, the howler plays, then
+  // silence after howler_duration.
+  base::Millis howler_after{30000};
+  base::Millis howler_duration{60000};
+  bool polarity_on_answer = false;
+  // After the far end hangs up, fresh dial tone instead of busy tone.
+  bool reoriginate = false;
 };
 
 class FxsLine final : public LineSide {
@@ -60,6 +77,8 @@ class FxsLine final : public LineSide {
     // Plays line signal audio (caller ID data, an alert tone) once, in place of
     // anything else; an empty vector stops the signal playing.
     virtual void play_signal(std::size_t line, std::vector<int16_t> samples) = 0;
+    // Removes the phone's battery for `ms` (an open switching interval).
+    virtual void disconnect_battery(std::size_t line, int ms) = 0;
   };
   class Owner {
    public:
@@ -86,7 +105,9 @@ class FxsLine final : public LineSide {
   // Events from the phone (driver and DSP).
   void on_off_hook();
   void on_on_hook();
-  void on_digit(char digit);
+  void on_digit(char digit);  // DTMF or pulse
+  void on_flash();
+  int flashes() const { return flashes_; }
 
   // Events from the line's call.
   // Whether an incoming call could ring the line now (idle and on hook).
@@ -105,6 +126,11 @@ class FxsLine final : public LineSide {
 
  private:
   void enter(LineState next);
+  void start_dialtone();
+  // Disconnected with `tone` (none: silence); the howler follows.
+  void disconnect_with(dsp::ToneKind tone);
+  void howl();
+  void set_reversed(bool reversed);
   // The caller ID sequence before or within the ringing.
   enum class CidPhase { none, first_ring, alert, data, car, primary_response, release };
   void start_caller_id(const dsp::CallerId& caller);
@@ -137,6 +163,9 @@ class FxsLine final : public LineSide {
   base::TimerId digit_timer_ = 0;
   base::TimerId no_answer_timer_ = 0;
   base::TimerId ring_timer_ = 0;
+  base::TimerId howler_timer_ = 0;
+  bool reversed_ = false;  // polarity reversed for the call (answer), not for caller ID
+  int flashes_ = 0;
   std::size_t ring_step_ = 0;
   CidPhase cid_ = CidPhase::none;
   dsp::CallerIdTiming cid_timing_;

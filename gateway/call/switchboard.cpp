@@ -1,7 +1,10 @@
 #include "call/switchboard.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <ctime>
+#include <random>
 
 #include <glib.h>
 
@@ -409,6 +412,7 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                          drivers::LineDriver& driver, media::MediaEngine& media, route::Router& router)
     : config_(config),
       timers_(timers),
+      clock_(clock),
       driver_(driver),
       media_(media),
       router_(router),
@@ -438,8 +442,15 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                                                           .answer_on = port.answer_on == "dialed" ? AnswerOn::dialed
                                                                        : port.answer_on == "voice" ? AnswerOn::voice
                                                                                                    : AnswerOn::polarity,
-                                                          .dial_tone_timeout = base::Millis(3000)},
+                                                          .dial_tone_timeout = base::Millis(3000),
+                                                          .pulse_dialing = port.dial_mode == "pulse",
+                                                          .silence_timeout = base::Millis(port.silence_timeout_s * 1000),
+                                                          .disa_pin = port.disa_pin,
+                                                          .disa_allow = port.disa_allow,
+                                                          .disa_digit_timeout = base::Millis(10000),
+                                                          .interdigit_timeout = base::Millis(lc.interdigit_timeout_ms)},
                                             clock, timers_, *this, *this);
+      line->set_dial_plan(&router_.dial_plan());
       fxo_[i] = line.get();
       lines_.push_back(std::move(line));
       continue;
@@ -452,7 +463,11 @@ Switchboard::Switchboard(const config::Config& config, base::Timers& timers, con
                       .caller_id_format = port.caller_id,
                       .interdigit_timeout = base::Millis(lc.interdigit_timeout_ms),
                       .first_digit_timeout = base::Millis(lc.first_digit_timeout_ms),
-                      .no_answer_timeout = base::Millis(config.sip.no_answer_timeout_s * 1000)},
+                      .no_answer_timeout = base::Millis(config.sip.no_answer_timeout_s * 1000),
+                      .howler_after = base::Millis(lc.howler_after_ms),
+                      .howler_duration = base::Millis(lc.howler_ms),
+                      .polarity_on_answer = port.polarity_on_answer,
+                      .reoriginate = port.reoriginate},
         timers_, *this, *this);
     line->set_dial_plan(&router_.dial_plan());
     fxs_[i] = line.get();
@@ -506,6 +521,19 @@ std::optional<std::string> Switchboard::authorise(const std::shared_ptr<sip::Sip
 }
 
 void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) {
+  // One of our own lines calling out over an FXO line (routed and
+  // authorised when it dialed): the token says which line and what to dial.
+  if (info.request_uri.find(";sipline-hop=") != std::string::npos) {
+    LogContext ctx({.call_id = info.call_id, .line = {}});
+    if (auto hop = take_hop(info.request_uri)) {
+      log::info(Sub::call, "event=line_hop line={} dial={}", line_name(hop->line), hop->dial);
+      ring_line(hop->line, session, info, {}, hop->dial);
+    } else {
+      log::warn(Sub::call, "event=line_hop_refused source={} why=\"unknown or used token\"", info.source_address);
+      session->reject(403);
+    }
+    return;
+  }
   const auto admitted = authorise(session, info);
   if (!admitted) return;
   const std::string& user = *admitted;
@@ -665,6 +693,9 @@ void Switchboard::place_call(std::size_t line, const std::string& /*target*/, co
   const std::uint64_t serial = call->serial();
   Call* raw = call.get();
   calls_[line] = std::move(call);
+  // DISA: the call goes on as the PSTN caller (whose caller ID was checked
+  // against disa_allow, or who keyed the PIN).
+  if (fxo_[line] && fxo_[line]->has_caller_id()) raw->set_identity(fxo_[line]->caller());
   const route::Caller caller{.line = true, .port = line_name(line), .address = {}, .user = {},
                              .permissions = config_.lines.ports[line].permissions};
   raw->set_route(router_.route({.dialed = digits, .e164 = std::nullopt}, caller,
@@ -678,8 +709,8 @@ void Switchboard::on_outbound_routed(std::size_t line, std::uint64_t serial, con
   for (const auto& t : r.targets) {
     if (t.kind == route::RouteTarget::Kind::reject) break;
     if (t.uri.empty()) {
-      // An exchange line (fxo: step): phones are not bridged to FXO lines yet.
-      log::warn(Sub::route, "event=step_skipped step={} why=\"phones cannot use FXO lines yet\"", t.step);
+      // An exchange line (fxo: step): through SIP to ourselves, with a token.
+      if (t.line < fxo_.size() && fxo_[t.line] && t.line != line) targets.push_back(issue_hop(t.line, t.dial));
       continue;
     }
     targets.push_back(t.uri);  // a line target's URI points at this gateway: it rings that line
@@ -689,6 +720,36 @@ void Switchboard::on_outbound_routed(std::size_t line, std::uint64_t serial, con
     calls_[line].reset();
     lines_[line]->on_remote_ended(EndCause::unreachable);
   }
+}
+
+std::string Switchboard::issue_hop(std::size_t line, const std::string& dial) {
+  // Expired tokens (their INVITE never came) go first; Timer B bounds the wait.
+  const auto now = clock_.now();
+  std::erase_if(hops_, [&](const auto& entry) { return entry.second.expires <= now; });
+  static thread_local std::random_device random;
+  std::string token;
+  for (int i = 0; i < 4; ++i) {
+    std::array<char, 9> part{};
+    std::snprintf(part.data(), part.size(), "%08x", random());
+    token += part.data();
+  }
+  hops_[token] = LineHop{.line = line, .dial = dial, .expires = now + base::Millis(32000)};
+  const std::string own = router_.line_uri(line);  // sip:<number>@host:port
+  return "sip:" + dial + own.substr(own.find('@')) + ";sipline-hop=" + token;
+}
+
+std::optional<Switchboard::LineHop> Switchboard::take_hop(const std::string& request_uri) {
+  const std::string key = ";sipline-hop=";
+  const auto at = request_uri.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  const auto from = at + key.size();
+  const std::string token = request_uri.substr(from, request_uri.find_first_of(";>?", from) - from);
+  const auto it = hops_.find(token);
+  if (it == hops_.end()) return std::nullopt;
+  LineHop hop = std::move(it->second);
+  hops_.erase(it);
+  if (hop.expires <= clock_.now()) return std::nullopt;
+  return hop;
 }
 
 void Switchboard::answer_call(std::size_t line) {
@@ -705,6 +766,10 @@ void Switchboard::end_call(std::size_t line, bool no_answer) {
 void Switchboard::set_hook(std::size_t line, bool off_hook) { driver_.port(line).set_hook(off_hook); }
 
 void Switchboard::dial(std::size_t line, const std::string& digits) { media_.dial_line(line, digits); }
+
+void Switchboard::pulse_dial(std::size_t line, const std::string& digits) { driver_.port(line).pulse_dial(digits); }
+
+void Switchboard::disconnect_battery(std::size_t line, int ms) { driver_.port(line).disconnect_battery(ms); }
 
 void Switchboard::early_media(std::size_t line) {
   if (calls_[line]) calls_[line]->early_media();
@@ -778,6 +843,10 @@ void Switchboard::on_line_event(const drivers::LineEvent& event) {
         log::info(Sub::driver, "event=loop_drop");
         fxo->on_loop_drop();
         break;
+      case drivers::LineEventType::dial_complete:
+        log::debug(Sub::driver, "event=dial_complete");
+        fxo->on_dial_complete();
+        break;
       default:
         log::debug(Sub::driver, "event=line_event type={}", static_cast<int>(event.type));
         break;
@@ -795,7 +864,12 @@ void Switchboard::on_line_event(const drivers::LineEvent& event) {
       line.on_on_hook();
       break;
     case drivers::LineEventType::pulse_digit:
+      log::debug(Sub::driver, "event=pulse_digit digit={}", event.digit);
       line.on_digit(event.digit);
+      break;
+    case drivers::LineEventType::flash:
+      log::info(Sub::driver, "event=flash");
+      line.on_flash();
       break;
     default:
       log::debug(Sub::driver, "event=line_event type={}", static_cast<int>(event.type));
@@ -810,6 +884,7 @@ void Switchboard::on_media_event(const media::MediaEvent& event) {
     case media::MediaEventType::line_digit_begin:
       log::debug(Sub::dsp, "event=digit digit={}", event.digit);
       if (fxs_[event.line]) fxs_[event.line]->on_digit(event.digit);
+      if (fxo_[event.line]) fxo_[event.line]->on_digit(event.digit);
       break;
     case media::MediaEventType::line_caller_id:
       if (fxo_[event.line]) fxo_[event.line]->on_caller_id(event.caller_id.message());
@@ -819,6 +894,12 @@ void Switchboard::on_media_event(const media::MediaEvent& event) {
       break;
     case media::MediaEventType::line_voice:
       if (fxo_[event.line]) fxo_[event.line]->on_voice();
+      break;
+    case media::MediaEventType::line_quiet:
+      if (fxo_[event.line]) fxo_[event.line]->on_quiet();
+      break;
+    case media::MediaEventType::line_sound:
+      if (fxo_[event.line]) fxo_[event.line]->on_sound();
       break;
     case media::MediaEventType::remote_dtmf:
       log::info(Sub::media, "event=rfc4733_digit digit={}", event.digit);
@@ -869,7 +950,7 @@ std::vector<LineStatus> Switchboard::lines() const {
     const auto& port = config_.lines.ports[i];
     const std::string state(fxo_[i] ? to_string(fxo_[i]->state()) : to_string(fxs_[i]->state()));
     out.push_back({.index = i + 1, .name = port.name, .kind = fxo_[i] ? "fxo" : "fxs", .number = port.number,
-                   .state = state});
+                   .state = state, .flashes = fxs_[i] ? fxs_[i]->flashes() : 0});
   }
   return out;
 }

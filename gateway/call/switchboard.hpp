@@ -43,6 +43,7 @@ struct LineStatus {
   std::string kind;
   std::string number;
   std::string state;
+  int flashes = 0;         // FXS: hook flashes seen
 };
 
 class Switchboard final : public sip::SipStackHandler,
@@ -76,10 +77,12 @@ class Switchboard final : public sip::SipStackHandler,
   void on_incoming_invite(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info) override;
   // FxsLine::Io
   void set_ring(std::size_t line, bool on) override;
+  // FxsLine::Io and FxoLine::Io
   void play_tone(std::size_t line, dsp::ToneKind tone) override;
   void set_polarity(std::size_t line, bool reversed) override;
   void play_signal(std::size_t line, std::vector<int16_t> samples) override;
-  // FxsLine::Owner
+  void disconnect_battery(std::size_t line, int ms) override;
+  // FxsLine::Owner and FxoLine::Owner (DISA)
   void place_call(std::size_t line, const std::string& target, const std::string& digits) override;
   void answer_call(std::size_t line) override;
   // FxsLine::Owner and FxoLine::Owner
@@ -87,6 +90,7 @@ class Switchboard final : public sip::SipStackHandler,
   // FxoLine::Io
   void set_hook(std::size_t line, bool off_hook) override;
   void dial(std::size_t line, const std::string& digits) override;
+  void pulse_dial(std::size_t line, const std::string& digits) override;
   // FxoLine::Owner (and answer_call, end_call above)
   void forward_call(std::size_t line, const dsp::CallerId& caller) override;
   void early_media(std::size_t line) override;
@@ -114,9 +118,21 @@ class Switchboard final : public sip::SipStackHandler,
   // none); nullopt when no such user is configured.
   std::optional<std::vector<std::string>> registered_contacts(const std::string& user) const;
   void on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& result);
+  // A line's call out over an FXO line loops through SIP to this gateway,
+  // like a phone-to-phone call. The loop-back URI carries a one-time random
+  // token (`;sipline-hop=`), issued here for one FXO line and its digits and
+  // taken when the INVITE arrives, so no outside caller can name an FXO line.
+  struct LineHop {
+    std::size_t line = 0;
+    std::string dial;
+    base::TimePoint expires{};
+  };
+  std::string issue_hop(std::size_t line, const std::string& dial);
+  std::optional<LineHop> take_hop(const std::string& request_uri);
 
   const config::Config& config_;
   base::Timers& timers_;
+  const base::Clock& clock_;
   drivers::LineDriver& driver_;
   media::MediaEngine& media_;
   route::Router& router_;
@@ -133,6 +149,7 @@ class Switchboard final : public sip::SipStackHandler,
   std::map<SipBridge*, std::unique_ptr<SipBridge>> bridges_;         // SIP calls bridged to SIP
   std::uint64_t sdp_session_id_;
   std::uint64_t next_call_serial_ = 1;
+  std::map<std::string, LineHop> hops_;  // by token
 };
 
 }  // namespace sipline::gateway::call

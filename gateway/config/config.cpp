@@ -485,7 +485,8 @@ class Loader {
     const toml::node* ports = nullptr;
     if (t != nullptr) {
       if (auto r = check_keys(*t, "lines",
-                              {"driver", "country", "interdigit_timeout_ms", "first_digit_timeout_ms", "port",
+                              {"driver", "country", "interdigit_timeout_ms", "first_digit_timeout_ms", "howler_after_ms",
+                               "howler_ms", "port",
                                "dahdi_device"});
           !r) {
         return r;
@@ -503,6 +504,8 @@ class Loader {
       if (auto r = get_int(t, "lines", "first_digit_timeout_ms", 1000, 120000, lines.first_digit_timeout_ms); !r) {
         return r;
       }
+      if (auto r = get_int(t, "lines", "howler_after_ms", 1000, 600000, lines.howler_after_ms); !r) return r;
+      if (auto r = get_int(t, "lines", "howler_ms", 0, 600000, lines.howler_ms); !r) return r;
       ports = find(t, "port");
     }
     if (auto r = check_country(t ? find(t, "country") : nullptr, "lines.country", lines.country, lines); !r) {
@@ -530,7 +533,9 @@ class Loader {
       if (auto r = check_keys(pt, "[lines.port]", {"name", "kind", "number", "country", "auto_answer_ms", "did",
                                                       "permissions", "caller_id", "phone_caller_id", "forward_to",
                                                       "rings_before_forward", "answer_on", "sim_answer_polarity",
-                                                      "sim_disconnect", "dahdi_channel", "dahdi_span"});
+                                                      "sim_disconnect", "dahdi_channel", "dahdi_span", "dial_mode",
+                                                      "silence_timeout_s", "disa_pin", "disa_allow",
+                                                      "polarity_on_answer", "reoriginate"});
           !r) {
         return r;
       }
@@ -623,13 +628,26 @@ class Loader {
     const toml::node* forward = pt.get("forward_to");
     if (port.kind == PortKind::fxs) {
       for (const char* key : {"forward_to", "rings_before_forward", "answer_on", "sim_answer_polarity",
-                              "sim_disconnect"}) {
+                              "sim_disconnect", "dial_mode", "silence_timeout_s", "disa_pin", "disa_allow"}) {
         if (const toml::node* n = pt.get(key)) {
           return invalid(n->source(), std::string("lines.port.") + key + ": only for kind = \"fxo\" ports");
         }
       }
-      return {};
+      if (auto r = get_bool(&pt, "lines.port", "polarity_on_answer", port.polarity_on_answer); !r) return r;
+      return get_bool(&pt, "lines.port", "reoriginate", port.reoriginate);
     }
+    for (const char* key : {"polarity_on_answer", "reoriginate"}) {
+      if (const toml::node* n = pt.get(key)) {
+        return invalid(n->source(), std::string("lines.port.") + key + ": only for kind = \"fxs\" ports");
+      }
+    }
+    if (auto r = get_string(&pt, "lines.port", "dial_mode", port.dial_mode); !r) return r;
+    if (port.dial_mode != "dtmf" && port.dial_mode != "pulse") {
+      return invalid(pt.get("dial_mode")->source(),
+                     "lines.port.dial_mode: \"" + port.dial_mode + "\" is not dtmf or pulse");
+    }
+    if (auto r = get_int(&pt, "lines.port", "silence_timeout_s", 0, 86400, port.silence_timeout_s); !r) return r;
+    if (auto r = load_disa_keys(pt, port); !r) return r;
     std::string answer_on = "polarity";
     if (auto r = get_string(&pt, "lines.port", "answer_on", answer_on); !r) return r;
     if (answer_on == "polarity" || answer_on == "dialed" || answer_on == "voice") {
@@ -641,22 +659,51 @@ class Loader {
     if (auto r = get_bool(&pt, "lines.port", "sim_answer_polarity", port.sim_answer_polarity); !r) return r;
     if (auto r = get_string(&pt, "lines.port", "sim_disconnect", port.sim_disconnect); !r) return r;
     if (port.sim_disconnect != "loop_drop" && port.sim_disconnect != "polarity_reversal" &&
-        port.sim_disconnect != "busy_tone") {
-      return invalid(pt.get("sim_disconnect")->source(), "lines.port.sim_disconnect: \"" + port.sim_disconnect +
-                                                             "\" is not loop_drop, polarity_reversal or busy_tone");
+        port.sim_disconnect != "busy_tone" && port.sim_disconnect != "silence") {
+      return invalid(pt.get("sim_disconnect")->source(),
+                     "lines.port.sim_disconnect: \"" + port.sim_disconnect +
+                         "\" is not loop_drop, polarity_reversal, busy_tone or silence");
     }
-    if (!forward) {
+    if (!forward && port.disa_pin.empty()) {
       return invalid(pt.source(), "[[lines.port]] \"" + port.name +
-                                      "\": an FXO port needs forward_to (a SIP URI, or \"user:NAME\")");
+                                      "\": an FXO port needs forward_to (a SIP URI, or \"user:NAME\"), "
+                                      "or disa_pin when every caller is to key a PIN");
     }
-    if (auto r = get_string(&pt, "lines.port", "forward_to", port.forward_to); !r) return r;
-    const std::string& f = port.forward_to;
-    const bool user = f.rfind("user:", 0) == 0 && f.size() > 5;
-    const bool uri = f.rfind("sip:", 0) == 0 || f.rfind("sips:", 0) == 0;
-    if (!user && !uri) {
-      return invalid(forward->source(), "lines.port.forward_to: \"" + f + "\" is neither a sip:/sips: URI nor user:NAME");
+    if (forward) {
+      if (auto r = get_string(&pt, "lines.port", "forward_to", port.forward_to); !r) return r;
+      const std::string& f = port.forward_to;
+      const bool user = f.rfind("user:", 0) == 0 && f.size() > 5;
+      const bool uri = f.rfind("sip:", 0) == 0 || f.rfind("sips:", 0) == 0;
+      if (!user && !uri) {
+        return invalid(forward->source(),
+                       "lines.port.forward_to: \"" + f + "\" is neither a sip:/sips: URI nor user:NAME");
+      }
     }
     return get_int(&pt, "lines.port", "rings_before_forward", 1, 10, port.rings_before_forward);
+  }
+
+  // DISA on an FXO port: a PIN of 4 to 16 digits, and/or caller numbers
+  // that need none.
+  Void load_disa_keys(const toml::table& pt, PortConfig& port) const {
+    if (auto r = get_string(&pt, "lines.port", "disa_pin", port.disa_pin); !r) return r;
+    if (const toml::node* pin = pt.get("disa_pin")) {
+      if (port.disa_pin.size() < 4 || port.disa_pin.size() > 16 ||
+          port.disa_pin.find_first_not_of("0123456789") != std::string::npos) {
+        return invalid(pin->source(), "lines.port.disa_pin: must be 4 to 16 digits");
+      }
+    }
+    bool present = false;
+    std::vector<std::pair<std::string, const toml::node*>> allow;
+    if (auto r = get_strings(&pt, "lines.port", "disa_allow", present, allow); !r) return r;
+    for (const auto& [number, node] : allow) {
+      const std::size_t digits_from = number.rfind('+', 0) == 0 ? 1 : 0;
+      if (number.size() <= digits_from || number.find_first_not_of("0123456789", digits_from) != std::string::npos) {
+        return invalid(node->source(), "lines.port.disa_allow: \"" + number +
+                                           "\" is not a caller ID number (digits, optionally after +)");
+      }
+      port.disa_allow.push_back(number);
+    }
+    return {};
   }
 
   // lines.port.caller_id / phone_caller_id: a dsp::CallerIdFormat name

@@ -100,7 +100,23 @@ struct PortConfig {
   std::string answer_on = "polarity";
   // sim driver, FXO: how the simulated exchange signals on this line.
   bool sim_answer_polarity = true;         // reverse the line when a called subscriber answers
-  std::string sim_disconnect = "loop_drop";  // loop_drop, polarity_reversal, busy_tone
+  std::string sim_disconnect = "loop_drop";  // loop_drop, polarity_reversal, busy_tone, silence
+  // FXO: how numbers are dialed on the line: "dtmf" or "pulse" (loop disconnect).
+  std::string dial_mode = "dtmf";
+  // FXO: a connected call whose line has been silent this long is hung up
+  // (for lines that give no disconnect signal); 0 = never.
+  int silence_timeout_s = 0;
+  // FXO: DISA (a second dial tone for PSTN callers), off unless one of these
+  // is set. Callers whose caller ID number is in disa_allow get dial tone at
+  // once; with disa_pin, anyone else must first key the PIN (then #). What
+  // they may dial: this port's `permissions`.
+  std::string disa_pin{};
+  std::vector<std::string> disa_allow{};
+  // FXS: reverse the line when the far end answers the phone's call, and
+  // back when the call ends.
+  bool polarity_on_answer = false;
+  // FXS: after the far end hangs up, fresh dial tone instead of busy tone.
+  bool reoriginate = false;
   // dahdi driver: the card channel (global number, as lsdahdi shows it) and
   // optionally its span (0 = any), checked at start.
   int dahdi_channel = 0;
@@ -113,6 +129,8 @@ struct LinesConfig {
   std::string country = "US";       // must name a profile: built in, or defined in [countries]
   int interdigit_timeout_ms = 4000; // 500..30000
   int first_digit_timeout_ms = 15000;
+  int howler_after_ms = 30000;      // 1000..600000: reorder or busy tone this long, then the howler
+  int howler_ms = 60000;            // 0..600000: the howler this long, then silence until on hook
   std::vector<PortConfig> ports;    // at least one
   // [countries.XX] tables: built-in profiles with keys overridden, and
   // complete profiles of other countries. Country codes upper-case.

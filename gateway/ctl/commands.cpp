@@ -51,7 +51,8 @@ json phone_json(const drivers::SimPhoneStatus& p) {
   return {{"off_hook", p.off_hook},       {"ringing", p.ringing},         {"rings", p.rings},
           {"playing", p.playing},         {"recording", p.recording},     {"heard_digits", p.heard_digits},
           {"listen_hz", p.listen_hz},     {"listen_ratio", p.listen_ratio}, {"level_dbfs", p.level_dbfs},
-          {"polarity_reversed", p.polarity_reversed}, {"caller_id", caller_id_json(p)},
+          {"polarity_reversed", p.polarity_reversed}, {"polarity_changes", p.polarity_changes},
+          {"battery", p.battery},         {"battery_drops", p.battery_drops}, {"caller_id", caller_id_json(p)},
           {"ring_segments_ms", p.ring_segments_ms}};
 }
 
@@ -84,7 +85,8 @@ json phone_command(CommandContext& ctx, const json& request) {
   const std::size_t i = *index;
   if (action == "offhook") return result_json(sim.off_hook(i));
   if (action == "onhook") return result_json(sim.on_hook(i));
-  if (action == "dial") return result_json(sim.dial(i, request.value("digits", "")));
+  if (action == "dial") return result_json(sim.dial(i, request.value("digits", ""), request.value("pulse", false)));
+  if (action == "flash") return result_json(sim.flash(i, int_param(request, "ms", -1)));
   if (action == "play") return result_json(sim.play_file(i, request.value("file", ""), request.value("loop", false)));
   if (action == "tone")
     return result_json(
@@ -100,11 +102,11 @@ json phone_command(CommandContext& ctx, const json& request) {
     return {{"ok", true}, {"phone", phone_json(*st)}};
   }
   return fail("unknown phone action '" + action +
-              "' (offhook, onhook, dial, play, tone, stop, record, stoprecord, listen, autoanswer, status)");
+              "' (offhook, onhook, dial, flash, play, tone, stop, record, stoprecord, listen, autoanswer, status)");
 }
 
 // The simulated exchange behind an FXO port (sim driver): an incoming call
-// with a caller identity, the far party hanging up, listening.
+// with a caller identity, the far party hanging up, listening, pressing keys.
 json exchange_command(CommandContext& ctx, const json& request) {
   if (!ctx.sim) return fail("exchange commands need the sim driver");
   const auto index = line_index(ctx, request);
@@ -147,12 +149,13 @@ json exchange_command(CommandContext& ctx, const json& request) {
   }
   if (action == "hangup") return result_json(sim.exchange_hangup(i));
   if (action == "listen") return result_json(sim.exchange_listen(i, request.value("hz", 0.0)));
+  if (action == "dial") return result_json(sim.exchange_dial(i, request.value("digits", "")));
   if (action == "status") {
     auto st = sim.exchange_status(i);
     if (!st) return fail(st.error().message());
     return {{"ok", true}, {"exchange", exchange_json(*st)}};
   }
-  return fail("unknown exchange action '" + action + "' (call, hangup, listen, status)");
+  return fail("unknown exchange action '" + action + "' (call, hangup, listen, dial, status)");
 }
 
 }  // namespace
@@ -172,6 +175,7 @@ json handle_request(CommandContext& ctx, const json& request) {
     json lines = json::array();
     for (const auto& l : ctx.board.lines()) {
       json j = {{"index", l.index}, {"name", l.name}, {"kind", l.kind}, {"number", l.number}, {"state", l.state}};
+      if (l.kind == "fxs") j["flashes"] = l.flashes;
       if (ctx.sim && l.kind == "fxo") {
         if (auto st = ctx.sim->exchange_status(l.index - 1)) j["exchange"] = exchange_json(*st);
       } else if (ctx.sim) {

@@ -219,6 +219,8 @@ class Worker final : public RtpSessionListener {
       if (const dsp::CallerIdMessage* cid = line.channel->caller_id()) post_caller_id(*cid);
       if (const auto tone = line.channel->progress()) post(MediaEventType::line_progress, static_cast<char>(*tone));
       if (line.channel->voice_started()) post(MediaEventType::line_voice, 0);
+      if (line.channel->quiet_started()) post(MediaEventType::line_quiet, 0);
+      if (line.channel->sound_started()) post(MediaEventType::line_sound, 0);
       if (s) {
         if (s->session->relays_dtmf()) hold_back(line, digit_edge);
         s->session->send_frame(mic_);

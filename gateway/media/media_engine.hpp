@@ -103,6 +103,8 @@ enum class MediaEventType {
   line_caller_id,     // caller ID decoded in an FXO line's audio (caller_id)
   line_progress,      // a call progress tone confirmed on an FXO line (digit = dsp::ProgressTone)
   line_voice,         // audio that is no progress tone has lasted 500 ms on an FXO line
+  line_quiet,         // an FXO line has been quiet (below -45 dBm0) for 1 s
+  line_sound,         // ... and has sound again
 };
 
 // A caller ID message in fixed-size form, so that it crosses the worker's

@@ -102,7 +102,8 @@ class Router {
   // is not global; a global number in its national form (national prefix)
   // when it is in the home country, else with the international prefix.
   std::string exchange_digits(const CalledNumber& number) const;
-
+  // This gateway's own URI for a port (sip:<number>@<sip.address>:<sip.port>).
+  std::string line_uri(std::size_t line) const;
 
   RouteId route(const CalledNumber& number, const Caller& caller, RouteCallback callback);
   void cancel(RouteId id);
@@ -113,7 +114,6 @@ class Router {
   void finish(RouteId id);
   void deliver_ready();
   std::optional<e164::E164> to_e164(const CalledNumber& number) const;
-  std::string line_uri(std::size_t line) const;
   std::optional<std::string> unusable_enum_uri(std::string_view uri) const;
   std::string trunk_uri(const config::TrunkConfig& trunk, const CalledNumber& number) const;
 

@@ -188,7 +188,7 @@ class FxoOutTest : public GatewayTest {
     fxo.extra_toml = port_toml;
     options.phones.push_back(fxo);
     options.dial_plan = {{"2XX", "sip:$digits@127.0.0.1:{sip_port}"},
-                         {.pattern = "555XXXX", .target = "", .steps = {"fxo:fxo1"}, .allow = {"sip"}}};
+                         {.pattern = "555XXXX", .target = "", .steps = {"fxo:fxo1"}, .allow = {"sip", "lines"}}};
     options.extra_toml = "[[sim.subscriber]]\nnumber = \"5551234\"\nanswer_after_ms = 1500\ntone_hz = 1000\n"
                          "hangup_after_ms = " + std::to_string(hangup_after_ms) + "\n"
                          "[[sim.subscriber]]\nnumber = \"5552222\"\nbehaviour = \"busy\"\n";
@@ -305,6 +305,77 @@ TEST_F(FxoOutTest, BusyToneBringsByeWithinTheToneDetectionTime) {
   // US busy is confirmed after 1.6 s (two cycles; tests/unit/dsp/call_progress_test.cpp).
   run_disconnect(*this, gw, sipp, 2.5);
   expect_line_released();
+}
+
+// A line with no disconnect signal at all: the far party hangs up and the
+// line just goes quiet. With silence_timeout_s = 3 the gateway gives up 3 s
+// into the silence.
+TEST_F(FxoOutTest, SilenceTimeoutBringsByeOnALineWithoutDisconnectSignal) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start("sim_disconnect = \"silence\"\nsilence_timeout_s = 3\n", 2000));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_call_until_bye.xml", "5551234"))) << sipp.process().error();
+  run_disconnect(*this, gw, sipp, 3.5);
+  expect_line_released();
+}
+
+// Rotary (loop disconnect) dialing towards the exchange: 5551234 is 25
+// pulses and six pauses; the exchange counts them into the same number.
+TEST_F(FxoOutTest, PulseDialedCallIsConnectedByTheExchange) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start("dial_mode = \"pulse\"\n"));
+  Sipp sipp(gw.peer_dir("sipp"));
+  ASSERT_TRUE(sipp.start(uac("uac_early_media.xml", "5551234"))) << sipp.process().error();
+  bool dialed = false;
+  poll_until(
+      [&] {
+        dialed = dialed || gw.line(kFxo)["exchange"].value("digits", "") == "5551234";
+        return !sipp.process().running();
+      },
+      35s, 50ms);
+  ASSERT_TRUE(sipp.wait(5s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  EXPECT_TRUE(dialed) << "the exchange never counted 5551234";
+  expect_line_released();
+}
+
+// A phone dials out over the exchange line: the call loops through SIP to
+// the gateway with a one-time token naming the FXO line, the phone hears the
+// line (its dial tone, then the subscriber), and hanging up releases it.
+TEST_F(FxoOutTest, PhoneDialsOutOverTheExchangeLineAndHearsTheSubscriber) {
+  ASSERT_TRUE(start(""));
+  constexpr int kPhone = 1;
+  ASSERT_TRUE(is_ok(gw.phone(kPhone, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone, "dialtone", 3s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(kPhone, "dial", {{"digits", "5551234"}})));
+  ASSERT_TRUE(poll_until([&] { return gw.line(kFxo)["exchange"].value("digits", "") == "5551234"; }, 15s, 50ms))
+      << gw.line(kFxo).dump();
+  // Answered by polarity reversal after 1.5 s; then the subscriber's 1000 Hz.
+  ASSERT_TRUE(gw.wait_line_state(kPhone, "connected", 10s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(kPhone, "listen", {{"hz", 1000}})));
+  const auto heard = gw.wait_listen_ratio(kPhone, 0.5, 4s);
+  EXPECT_TRUE(heard.sustained) << "1000 Hz readings: " << heard.history;
+  ASSERT_TRUE(is_ok(gw.phone(kPhone, "onhook")));
+  expect_line_released();
+}
+
+// The loop-back URI's token is one-time and random: an outside INVITE
+// naming the FXO line with a made-up token gets 403 and seizes nothing.
+TEST_F(FxoOutTest, ForgedLineHopIsRefused) {
+  if (!require_tool("sipp")) return;
+  ASSERT_TRUE(start(""));
+  Sipp sipp(gw.peer_dir("sipp"));
+  SippOptions so;
+  so.scenario_file = kFixtures + "/uac_ruri_forbidden.xml";
+  so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
+  so.timeout_s = 20;
+  so.extra = {"-key", "ruri",
+              "sip:5551234@127.0.0.1:" + std::to_string(gw.sip_port()) + ";sipline-hop=0123456789abcdef0123456789abcdef"};
+  ASSERT_TRUE(sipp.start(so)) << sipp.process().error();
+  ASSERT_TRUE(sipp.wait(15s)) << sipp.diagnostics();
+  EXPECT_EQ(sipp.process().exit_code(), 0) << sipp.diagnostics();
+  EXPECT_FALSE(gw.line(kFxo)["exchange"].value("seized", true)) << gw.line(kFxo).dump();
+  EXPECT_EQ(gw.line_state(kFxo), "idle") << gw.describe();
 }
 
 TEST_F(FxoOutTest, WithoutAnswerSupervisionTheEndOfDialingAnswers) {

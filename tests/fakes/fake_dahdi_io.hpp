@@ -6,7 +6,8 @@
 // (which read() returns). As with a real DAHDI channel, read() returns -ELAST
 // while an event is at the head of the script, and -EAGAIN when the script
 // has no audio ready. Every signalling call is recorded (calls()), and what
-// the driver writes is kept (written()).
+// the driver writes is kept (written()), as are dial strings (dialed()) and
+// the pulse times set (pulse_timing()).
 // poll() blocks like the real one: on the fake channels' scripts and on any
 // real fds passed to it (the driver's wake eventfd), through an eventfd of
 // its own that every script change signals. Nothing sleeps.
@@ -21,6 +22,8 @@
 #include <map>
 #include <mutex>
 #include <span>
+#include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -38,11 +41,15 @@ namespace sipline::fakes {
 
 class FakeDahdiIo final : public drivers::DahdiIo {
  public:
-  enum class Op { open, close, specify, set_blocksize, set_linear, set_cadence, get_params, hook, set_polarity };
+  enum class Op {
+    open, close, specify, set_blocksize, set_linear, set_cadence, get_params, hook, set_polarity,
+    set_pulse_timing,  // value: the break time
+    dial,              // value: DAHDI_DIAL_OP_APPEND; the string in dialed()
+  };
   struct Call {
     Op op;
     int channel;  // 0 before DAHDI_SPECIFY
-    int value;    // the ioctl's argument (set_cadence: the first "on" time)
+    int value;    // the ioctl's argument (set_cadence: the first "on" time; see Op)
     bool operator==(const Call&) const = default;
   };
   struct ChannelSetup {
@@ -109,6 +116,16 @@ class FakeDahdiIo final : public drivers::DahdiIo {
     }
     return out;
   }
+  std::vector<std::string> dialed(int channel) const {
+    std::lock_guard lock(mutex_);
+    auto it = channels_.find(channel);
+    return it == channels_.end() ? std::vector<std::string>{} : it->second.dialed;
+  }
+  drivers::DahdiPulseTiming pulse_timing(int channel) const {
+    std::lock_guard lock(mutex_);
+    auto it = channels_.find(channel);
+    return it == channels_.end() ? drivers::DahdiPulseTiming{} : it->second.pulse_timing;
+  }
   std::vector<int16_t> written(int channel) const {
     std::lock_guard lock(mutex_);
     auto it = channels_.find(channel);
@@ -162,6 +179,20 @@ class FakeDahdiIo final : public drivers::DahdiIo {
   }
   int hook(int fd, int op) override { return record(fd, Op::hook, op); }
   int set_polarity(int fd, bool reversed) override { return record(fd, Op::set_polarity, reversed ? 1 : 0); }
+  int set_pulse_timing(int fd, const drivers::DahdiPulseTiming& timing) override {
+    std::lock_guard lock(mutex_);
+    const int channel = fds_.at(fd);
+    calls_.push_back({Op::set_pulse_timing, channel, timing.break_ms});
+    channels_[channel].pulse_timing = timing;
+    return 0;
+  }
+  int dial(int fd, std::string_view dial_string) override {
+    std::lock_guard lock(mutex_);
+    const int channel = fds_.at(fd);
+    calls_.push_back({Op::dial, channel, DAHDI_DIAL_OP_APPEND});
+    channels_[channel].dialed.emplace_back(dial_string);
+    return 0;
+  }
 
   int get_event(int fd, int& event) override {
     std::lock_guard lock(mutex_);
@@ -238,6 +269,8 @@ class FakeDahdiIo final : public drivers::DahdiIo {
     ChannelSetup setup;
     std::deque<Item> script;
     std::vector<int16_t> written;
+    std::vector<std::string> dialed;
+    drivers::DahdiPulseTiming pulse_timing;
   };
 
   void push(int channel, Item item) {

@@ -51,6 +51,14 @@ class FakeLinePort final : public drivers::LinePort {
     std::lock_guard lock(mu_);
     off_hook_ = off_hook;
   }
+  void disconnect_battery(int ms) override {
+    std::lock_guard lock(mu_);
+    battery_drops_.push_back(ms);
+  }
+  void pulse_dial(std::string_view digits) override {
+    std::lock_guard lock(mu_);
+    pulse_dialed_ += digits;
+  }
 
   void read(base::FrameSpan from_line) override {
     std::lock_guard lock(mu_);
@@ -128,6 +136,14 @@ class FakeLinePort final : public drivers::LinePort {
     std::lock_guard lock(mu_);
     return off_hook_;
   }
+  std::vector<int> battery_drops() const {
+    std::lock_guard lock(mu_);
+    return battery_drops_;
+  }
+  std::string pulse_dialed() const {
+    std::lock_guard lock(mu_);
+    return pulse_dialed_;
+  }
 
  private:
   const std::size_t index_;
@@ -143,6 +159,8 @@ class FakeLinePort final : public drivers::LinePort {
   std::vector<bool> ring_calls_;
   bool polarity_reversed_ = false;
   bool off_hook_ = false;
+  std::vector<int> battery_drops_;
+  std::string pulse_dialed_;
 };
 
 class FakeLineDriver final : public drivers::LineDriver {

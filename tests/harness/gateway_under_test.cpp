@@ -83,14 +83,18 @@ std::string GatewayUnderTest::render_config(const GatewayOptions& options) const
     c << "[[lines.port]]\nname = " << quoted(p.name) << "\nkind = " << (fxo ? "\"fxo\"" : "\"fxs\"")
       << "\nnumber = " << quoted(p.number) << "\n";
     if (fxo) {
-      c << "forward_to = " << quoted(replace_all(p.forward_to, "{sip_port}", std::to_string(sip_port_))) << "\n";
+      if (!p.forward_to.empty()) {
+        c << "forward_to = " << quoted(replace_all(p.forward_to, "{sip_port}", std::to_string(sip_port_))) << "\n";
+      }
     } else if (p.dahdi_channel == 0) {
       c << "auto_answer_ms = " << p.auto_answer_ms << "\n";
     }
     if (!p.did.empty()) c << "did = " << quoted_array(p.did, sip_port_) << "\n";
     if (!p.caller_id.empty()) c << "caller_id = " << quoted(p.caller_id) << "\n";
     if (p.dahdi_channel > 0) c << "dahdi_channel = " << p.dahdi_channel << "\n";
-    if (!p.extra_toml.empty()) c << p.extra_toml << (p.extra_toml.back() == '\n' ? "" : "\n");
+    if (!p.extra_toml.empty()) {
+      c << replace_all(p.extra_toml, "{sip_port}", std::to_string(sip_port_)) << (p.extra_toml.back() == '\n' ? "" : "\n");
+    }
     c << "\n";
   }
   for (const auto& r : options.dial_plan) {

@@ -35,9 +35,9 @@ struct PhoneSpec {
   std::vector<std::string> did = {};  // E.164 numbers that ring the port; `did = [...]` when non-empty
   std::string caller_id = {};         // `caller_id = "..."` (the port's caller ID format) when non-empty
   std::string kind = {};              // `kind = "fxo"` when "fxo" (an exchange line); else an FXS phone
-  std::string forward_to = {};        // FXO: `forward_to = "..."` ({sip_port} is replaced)
+  std::string forward_to = {};        // FXO: `forward_to = "..."` when non-empty ({sip_port} is replaced)
   int dahdi_channel = 0;              // `dahdi_channel = N` when > 0 (lines_extra_toml: driver = "dahdi")
-  std::string extra_toml = {};        // more "key = value" lines in this [[lines.port]]
+  std::string extra_toml = {};        // more "key = value" lines in this [[lines.port]] ({sip_port} is replaced)
 };
 
 // One [[dialplan]] table. `target` (when non-empty) is the old single-target

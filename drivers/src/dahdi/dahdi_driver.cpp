@@ -143,7 +143,8 @@ DahdiDriver::DahdiDriver(const DahdiDriverConfig& config, DahdiIo& io) : impl_(s
     DahdiParams params;
     auto fd = impl_->open_channel(config.device, c, name, params);
     if (fd) {
-      impl_->ports.push_back(std::make_unique<DahdiPort>(i, std::move(name), c.kind, c.channel, io, *fd, ""));
+      impl_->ports.push_back(
+          std::make_unique<DahdiPort>(i, std::move(name), c.kind, c.channel, io, *fd, "", params.sigtype));
       if (params.alarms != 0) queued |= impl_->ports.back()->queue_alarm();
       if (c.kind == PortKind::fxs && params.rx_off_hook) queued |= impl_->ports.back()->queue_off_hook();
       base::log::info(base::Sub::driver, "event=channel_open channel={} port={} kind={}", c.channel,

@@ -104,6 +104,7 @@ EventMeaning EventMapper::map(int event) {
       return m;
     }
     case DAHDI_EVENT_POLARITY: return one(LineEventType::polarity_reversal);
+    case DAHDI_EVENT_DIALCOMPLETE: return one(LineEventType::dial_complete);
     case DAHDI_EVENT_ONHOOK:
       ringing_ = false;
       return one(LineEventType::loop_drop);

@@ -12,6 +12,7 @@
 //   WINKFLASH           on hook shorter than the flash time     -> flash
 //   PULSEDIGIT | c      a rotary digit ('0'..'9', '*', '#')     -> pulse_digit
 //   PULSE_START, RINGERON/RINGEROFF, HOOKCOMPLETE               ignored
+//                       (HOOKCOMPLETE also ends an OSI's DAHDI_KEWLTIME)
 // FXO port (FXS signalling, a line from the exchange):
 //   RINGBEGIN           ring voltage appeared                   -> ring_start
 //   RINGOFFHOOK         ring voltage gone for the ring trailer  -> ring_stop
@@ -20,6 +21,7 @@
 //   POLARITY            the exchange reversed the battery       -> polarity_reversal
 //   ONHOOK              loop current / battery lost while we hold the line
 //                       (kewlstart disconnect supervision)      -> loop_drop
+//   DIALCOMPLETE        the DAHDI_DIAL string is done (__do_dtmf) -> dial_complete
 // Both:
 //   ALARM, REMOVED      -> alarm (in_alarm set); NOALARM clears in_alarm and
 //                       produces no LineEvent (LineEventType has no "cleared").

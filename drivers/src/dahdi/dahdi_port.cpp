@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <string>
 #include <utility>
 
 #include <dahdi/user.h>
@@ -13,7 +14,7 @@
 namespace sipline::drivers::dahdi {
 
 DahdiPort::DahdiPort(std::size_t index, std::string name, PortKind kind, int channel, DahdiIo& io, int fd,
-                     std::string error)
+                     std::string error, int sigtype)
     : index_(index),
       name_(std::move(name)),
       kind_(kind),
@@ -21,6 +22,7 @@ DahdiPort::DahdiPort(std::size_t index, std::string name, PortKind kind, int cha
       io_(io),
       fd_(fd),
       error_(std::move(error)),
+      sigtype_(sigtype),
       mapper_(kind) {}
 
 void DahdiPort::set_ring(bool on) {
@@ -121,6 +123,55 @@ DahdiPortStatus DahdiPort::status() const {
       .io_errors = io_errors_.load(r),
       .events_dropped = events_dropped_.load(r),
   };
+}
+
+// DAHDI's kewlstart disconnect (dahdi-base.c, dahdi_hangup): DAHDI_ONHOOK on
+// an fxoks channel that is not idle sends DAHDI_TXSIG_KEWL (the card opens
+// the loop) for DAHDI_KEWLTIME, then DAHDI_AFTERKEWLTIME (300 ms) idle, then
+// battery again. A channel whose phone went off hook by itself is still idle
+// for the kernel (nobody answered it with DAHDI_OFFHOOK), so DAHDI_OFFHOOK
+// comes first; on fxoks it changes nothing on the line (TXSIG_OFFHOOK is the
+// idle line feed). With the phone already on hook the kernel skips the OSI.
+void DahdiPort::disconnect_battery(int ms) {
+  if (!working() || kind_ != PortKind::fxs || ms <= 0) return;
+  if (sigtype_ != DAHDI_SIG_FXOKS) {
+    base::log::warn(base::Sub::driver,
+                    "event=osi_unsupported port={} channel={} signalling={} reason=\"only kewlstart (fxoks) "
+                    "channels can remove battery\"",
+                    name_, channel_, dahdi_sigtype_name(sigtype_));
+    return;
+  }
+  if (ms != kKewlTimeMs) {
+    base::log::debug(base::Sub::driver, "event=osi_fixed_length port={} channel={} asked_ms={} kernel_ms={}", name_,
+                     channel_, ms, kKewlTimeMs);
+  }
+  int rc = io_.hook(fd_, DAHDI_OFFHOOK);
+  if (rc == -EBUSY) return;  // an OSI is already under way (KEWL or AFTERKEWL)
+  if (rc >= 0 || rc == -EINPROGRESS) rc = io_.hook(fd_, DAHDI_ONHOOK);
+  if (rc < 0 && rc != -EINPROGRESS) {
+    count_io_error();
+    base::log::warn(base::Sub::driver, "event=osi_failed port={} channel={} error=\"{}\"", name_, channel_,
+                    std::strerror(-rc));
+  }
+}
+
+void DahdiPort::pulse_dial(std::string_view digits) {
+  if (!working() || kind_ != PortKind::fxo) return;
+  std::string dial_string = "P";  // pulse mode ('T' would be DTMF), dahdi-base.c __do_dtmf
+  for (const char d : digits) {
+    if (d >= '0' && d <= '9' && dial_string.size() < DAHDI_MAX_DTMF_BUF - 1) dial_string += d;
+  }
+  if (const int rc = io_.set_pulse_timing(fd_, kPulseTiming); rc < 0) {
+    // Dialing still works, at the channel's own times (DAHDI's default 50/50/750 ms).
+    base::log::warn(base::Sub::driver, "event=pulse_timing_failed port={} channel={} error=\"{}\"", name_,
+                    channel_, std::strerror(-rc));
+  }
+  if (const int rc = io_.dial(fd_, dial_string); rc < 0) {
+    count_io_error();
+    base::log::warn(base::Sub::driver, "event=dial_failed port={} channel={} digits={} error=\"{}\"{}", name_,
+                    channel_, dial_string.substr(1), std::strerror(-rc),
+                    rc == -ENODATA ? " hint=\"no tone zone loaded (loadzone in system.conf)\"" : "");
+  }
 }
 
 }  // namespace sipline::drivers::dahdi

@@ -4,8 +4,9 @@
 // Thread hand-offs, all lock-free:
 //   event thread -> control: events_ (SPSC; the driver signals its eventfd)
 //   media worker -> any:     the counters and in_alarm_ (relaxed atomics)
-// Signalling (set_ring, set_polarity, set_hook) is one ioctl on the control
-// thread; the kernel serialises it with the media worker's read/write.
+// Signalling (set_ring, set_polarity, set_hook, disconnect_battery,
+// pulse_dial) is one to three ioctls on the control thread; the kernel
+// serialises them with the media worker's read/write.
 // The fd is owned by the driver (closed through DahdiIo after the event
 // thread has stopped); -1 marks an alarm port that failed to open.
 #include <atomic>
@@ -22,12 +23,16 @@
 namespace sipline::drivers::dahdi {
 
 inline constexpr int kBlockBytes = static_cast<int>(base::kFrameSamples * sizeof(int16_t));
+// Pulse dialing as LinePort::pulse_dial states it (DAHDI's defaults are 50/50/750).
+inline constexpr DahdiPulseTiming kPulseTiming{.break_ms = 60, .make_ms = 40, .after_ms = 700};
+// DAHDI_KEWLTIME (include/dahdi/kernel.h): the kernel's fixed OSI length.
+inline constexpr int kKewlTimeMs = 500;
 
 class DahdiPort final : public LinePort {
  public:
-  // `fd` < 0: an alarm port; `error` says why.
+  // `fd` < 0: an alarm port; `error` says why. `sigtype`: DAHDI_SIG_* as opened.
   DahdiPort(std::size_t index, std::string name, PortKind kind, int channel, DahdiIo& io, int fd,
-            std::string error);
+            std::string error, int sigtype = 0);
 
   std::size_t index() const override { return index_; }
   const std::string& name() const override { return name_; }
@@ -37,6 +42,12 @@ class DahdiPort final : public LinePort {
   void set_polarity(bool reversed) override;
   // Thread: control. FXO only.
   void set_hook(bool off_hook) override;
+  // Thread: control. FXS with kewlstart (fxoks) signalling only: an OSI of
+  // DAHDI_KEWLTIME (500 ms, fixed by the kernel; `ms` only says whether).
+  void disconnect_battery(int ms) override;
+  // Thread: control. FXO only: "P" + the digits (0-9, others skipped, at most
+  // 255) through DAHDI_DIAL; DIALCOMPLETE comes as dial_complete.
+  void pulse_dial(std::string_view digits) override;
   // Realtime: one 160-sample block from the card, or silence.
   void read(base::FrameSpan from_line) override;
   // Realtime: one 160-sample block to the card (dropped when its buffer is full).
@@ -67,6 +78,7 @@ class DahdiPort final : public LinePort {
   DahdiIo& io_;
   const int fd_;
   const std::string error_;
+  const int sigtype_;
 
   EventMapper mapper_;  // event thread
   base::SpscQueue<LineEvent, 64> events_;

@@ -54,6 +54,22 @@ class SystemDahdiIo final : public DahdiIo {
     return result(::ioctl(fd, DAHDI_GETEVENT, &event));
   }
   int set_polarity(int fd, bool reversed) override { return ioctl_int(fd, DAHDI_SETPOLARITY, reversed ? 1 : 0); }
+  int set_pulse_timing(int fd, const DahdiPulseTiming& timing) override {
+    dahdi_params p{};
+    p.channo = 0;  // the channel this fd was bound to
+    if (::ioctl(fd, DAHDI_GET_PARAMS, &p) < 0) return -errno;
+    p.pulsebreaktime = timing.break_ms;
+    p.pulsemaketime = timing.make_ms;
+    p.pulseaftertime = timing.after_ms;
+    return result(::ioctl(fd, DAHDI_SET_PARAMS, &p));
+  }
+  int dial(int fd, std::string_view dial_string) override {
+    dahdi_dialoperation op{};
+    op.op = DAHDI_DIAL_OP_APPEND;
+    if (dial_string.size() >= sizeof op.dialstr) return -EINVAL;
+    std::memcpy(op.dialstr, dial_string.data(), dial_string.size());
+    return result(::ioctl(fd, DAHDI_DIAL, &op));
+  }
   long read(int fd, std::span<std::byte> data) override {
     const ssize_t n = ::read(fd, data.data(), data.size());
     return n < 0 ? -errno : static_cast<long>(n);

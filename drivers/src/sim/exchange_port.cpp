@@ -99,13 +99,23 @@ ExchangePort::ExchangePort(std::size_t index, std::string name, const SimExchang
     : index_(index), name_(std::move(name)), event_fd_(event_fd), profile_(profile),
       answer_reversal_(line.answer_polarity_reversal), disconnect_(line.disconnect),
       loop_drop_ms_(std::max(line.loop_drop_ms, base::kFrameMs)), subscribers_(copy_subscribers(subscribers)),
-      own_number_(line.number) {
+      own_number_(line.number), loop_rx_(line.hook) {
   publish();
 }
 
 ExchangePort::~ExchangePort() = default;
 
 void ExchangePort::set_hook(bool off_hook) { hook_.store(off_hook, std::memory_order_release); }
+void ExchangePort::disconnect_battery(int) {}
+
+void ExchangePort::pulse_dial(std::string_view digits) {
+  ExchangeCommand c{.type = ExchangeCommandType::pulse_dial};
+  for (const char d : digits) {
+    if (d < '0' || d > '9' || c.digit_count == c.digits.size()) continue;
+    c.digits[c.digit_count++] = d;
+  }
+  (void)commands_.push(std::move(c));  // full (no worker ticking the port): the digits are lost
+}
 
 bool ExchangePort::post(ExchangeCommand&& command) { return commands_.push(std::move(command)); }
 std::optional<Returned> ExchangePort::take_returned() { return returned_.pop(); }
@@ -120,8 +130,13 @@ uint64_t ExchangePort::ticks(int ms) const {
 void ExchangePort::read(base::FrameSpan from_line) {
   ++tick_;
   while (auto c = commands_.pop()) apply(*c);
+  // The port's side: its hook switch and pulse dialer make the loop.
   const bool hook = hook_.load(std::memory_order_acquire);
-  if (hook != seized_) hook_changed(hook);
+  if (!hook) cancel_pulse_dialing();
+  pulse_break_ = hook && run_pulse_dialer();
+  loop_closed_ = hook && !pulse_break_;
+  // The exchange's side: it only sees the loop.
+  loop_changed(loop_rx_.step(loop_closed_, base::kFrameMs));
   if (loop_open_ && tick_ >= loop_close_tick_) loop_open_ = false;
   if (is_incoming(state_)) {
     run_incoming();
@@ -136,20 +151,13 @@ void ExchangePort::read(base::FrameSpan from_line) {
   publish();
 }
 
-void ExchangePort::write(base::ConstFrameSpan to_line) {
+void ExchangePort::write(base::ConstFrameSpan port_audio) {
+  // An open loop (on hook, a dial pulse) carries nothing.
+  static constexpr base::AudioFrame kSilence{};
+  const base::ConstFrameSpan to_line = loop_closed_ ? port_audio : base::ConstFrameSpan(kSilence);
   // The exchange's digit receiver, attached while it collects the number.
   for (const auto& e : dtmf_rx_.process(to_line)) {
-    if (e.end || (state_ != ExchangeState::dialtone && state_ != ExchangeState::collecting)) continue;
-    if (digit_count_ < digits_.size()) digits_[digit_count_++] = e.digit;
-    if (state_ == ExchangeState::dialtone) {
-      tones_.stop();
-      state_ = ExchangeState::collecting;
-    }
-    last_digit_tick_ = tick_;
-    const std::string_view dialed(digits_.data(), digit_count_);
-    bool complete = !own_number_.empty() && own_number_ == dialed;
-    for (const auto& s : subscribers_) complete = complete || s.number == dialed;
-    if (complete) route();
+    if (!e.end) collect_digit(e.digit);
   }
 
   // What the far party hears: the port's audio while connected.
@@ -165,7 +173,7 @@ void ExchangePort::write(base::ConstFrameSpan to_line) {
 }
 
 void ExchangePort::apply(ExchangeCommand& c) {
-  processed_seq_ = c.seq;
+  if (c.seq != 0) processed_seq_ = c.seq;  // pulse_dial comes from the LinePort, unnumbered
   switch (c.type) {
     case ExchangeCommandType::call:
       start_incoming(c);
@@ -176,9 +184,105 @@ void ExchangePort::apply(ExchangeCommand& c) {
     case ExchangeCommandType::listen:
       listen_hz_ = c.listen_hz;
       break;
+    case ExchangeCommandType::far_dial:
+      if (state_ == ExchangeState::connected) {
+        far_dtmf_.queue(std::string_view(c.digits.data(), c.digit_count), kFarDtmfOnMs, kFarDtmfOffMs);
+      }
+      break;
+    case ExchangeCommandType::pulse_dial:
+      queue_pulse_digits(c);
+      break;
   }
   give_back(std::move(c.data));
   give_back(std::move(c.tone));
+}
+
+// ---- the port's pulse dialer and the exchange's loop receiver ----
+
+void ExchangePort::queue_pulse_digits(const ExchangeCommand& c) {
+  if (!hook_.load(std::memory_order_acquire)) {
+    // On hook there is no loop to pulse: nothing is dialed (DAHDI skips the
+    // digits the same way) and the dialing is complete at once.
+    if (!pulse_dialing_) post_event(LineEventType::dial_complete);
+    return;
+  }
+  for (std::size_t i = 0; i < c.digit_count; ++i) {
+    if (pulse_head_ - pulse_tail_ == pulse_digits_.size()) break;  // full: the rest is dropped
+    pulse_digits_[pulse_head_++ % pulse_digits_.size()] = c.digits[i];
+  }
+  if (pulse_head_ == pulse_tail_ && !pulse_dialing_) {
+    post_event(LineEventType::dial_complete);  // nothing to dial
+    return;
+  }
+  pulse_dialing_ = true;
+}
+
+void ExchangePort::cancel_pulse_dialing() {
+  pulse_head_ = pulse_tail_ = 0;
+  pulse_dialing_ = pulse_break_ = false;
+  pulses_left_ = 0;
+  pulse_step_end_tick_ = 0;
+}
+
+// One tick of the dialer; true while it holds the loop open. A digit of N
+// pulses is N x (break, make), then the interdigit pause; dial_complete
+// follows the pause after the last digit.
+bool ExchangePort::run_pulse_dialer() {
+  if (!pulse_dialing_) return false;
+  const auto start_digit = [this] {
+    const char d = pulse_digits_[pulse_tail_++ % pulse_digits_.size()];
+    pulses_left_ = d == '0' ? 10 : d - '0';
+    pulse_step_end_tick_ = tick_ + ticks(kPulseBreakMs);
+    return true;
+  };
+  if (pulses_left_ == 0) {
+    // Idle between digits: the first digit waits for the exchange to see the
+    // seizure; later ones for the end of the interdigit pause.
+    if (tick_ < pulse_step_end_tick_ || !seized_) return false;
+    if (pulse_tail_ != pulse_head_) return start_digit();
+    pulse_dialing_ = false;
+    post_event(LineEventType::dial_complete);
+    return false;
+  }
+  if (tick_ < pulse_step_end_tick_) return pulse_break_;  // the current break or make goes on
+  if (pulse_break_) {
+    pulse_step_end_tick_ = tick_ + ticks(kPulseMakeMs);
+    return false;  // the break ends: make
+  }
+  if (--pulses_left_ > 0) {
+    pulse_step_end_tick_ = tick_ + ticks(kPulseBreakMs);
+    return true;  // the next pulse
+  }
+  pulse_step_end_tick_ = tick_ + ticks(kPulseInterdigitMs);  // the digit is done: pause
+  return false;
+}
+
+// What the exchange makes of the loop: seizure, release, dial pulses.
+void ExchangePort::loop_changed(const HookEvents& events) {
+  for (std::size_t i = 0; i < events.count; ++i) {
+    const auto& e = events.events[i];
+    switch (e.type) {
+      case LineEventType::off_hook: hook_changed(true); break;
+      case LineEventType::on_hook: hook_changed(false); break;
+      case LineEventType::pulse_digit: collect_digit(e.digit); break;
+      default: break;  // a flash: no flash services here
+    }
+  }
+}
+
+// A digit the exchange received (DTMF or pulses) while it collects the number.
+void ExchangePort::collect_digit(char digit) {
+  if (state_ != ExchangeState::dialtone && state_ != ExchangeState::collecting) return;
+  if (digit_count_ < digits_.size()) digits_[digit_count_++] = digit;
+  if (state_ == ExchangeState::dialtone) {
+    tones_.stop();
+    state_ = ExchangeState::collecting;
+  }
+  last_digit_tick_ = tick_;
+  const std::string_view dialed(digits_.data(), digit_count_);
+  bool complete = !own_number_.empty() && own_number_ == dialed;
+  for (const auto& s : subscribers_) complete = complete || s.number == dialed;
+  if (complete) route();
 }
 
 void ExchangePort::hook_changed(bool off_hook) {
@@ -292,6 +396,7 @@ void ExchangePort::answer_far() {
 void ExchangePort::connect(int tone_hz) {
   set_ringing(false);
   tones_.stop();
+  far_dtmf_.stop();
   next_tone_ = nullptr;
   playing_ = nullptr;
   first_ring_data_pending_ = false;
@@ -305,6 +410,7 @@ void ExchangePort::far_hangup() {
   if (state_ == ExchangeState::connected) {
     far_tone_hz_ = 0;
     hangup_tick_ = 0;
+    far_dtmf_.stop();
     state_ = ExchangeState::disconnected;
     switch (disconnect_) {
       case SimExchangeLineConfig::Disconnect::polarity_reversal:
@@ -318,6 +424,8 @@ void ExchangePort::far_hangup() {
       case SimExchangeLineConfig::Disconnect::busy_tone:
         play_tone(dsp::ToneKind::busy);
         break;
+      case SimExchangeLineConfig::Disconnect::silence:
+        break;  // no signal at all: the line just goes quiet
     }
   } else if (is_incoming(state_)) {
     // The caller gave up before the answer.
@@ -340,6 +448,7 @@ void ExchangePort::to_idle() {
   phase_ = Phase::none;
   state_ = ExchangeState::idle;
   far_tone_hz_ = 0;
+  far_dtmf_.stop();
   far_sub_ = nullptr;
   answer_tick_ = hangup_tick_ = 0;
   loop_open_ = false;
@@ -517,7 +626,9 @@ void ExchangePort::play_tone(dsp::ToneKind kind) {
 }
 
 void ExchangePort::produce(base::FrameSpan out) {
-  if (loop_open_) {
+  // No loop current (loop-drop disconnect), or the port's loop open outside
+  // an incoming call's on-hook signalling (released, a dial pulse): silence.
+  if (loop_open_ || (!loop_closed_ && !is_incoming(state_))) {
     std::fill(out.begin(), out.end(), int16_t{0});
     return;
   }
@@ -540,6 +651,11 @@ void ExchangePort::produce(base::FrameSpan out) {
       v = saturate(v + static_cast<int>(std::lround(kFarToneAmplitude * std::sin(far_phase_))));
       far_phase_ = std::fmod(far_phase_ + step, kTwoPi);
     }
+  }
+  if (state_ == ExchangeState::connected && far_dtmf_.active()) {
+    base::AudioFrame keys;
+    far_dtmf_.generate(keys);
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = saturate(out[i] + keys[i]);
   }
 }
 

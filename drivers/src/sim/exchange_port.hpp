@@ -10,12 +10,20 @@
 // sends: DTMF collection while dialing, and what the far party hears (its
 // listen ratio).
 //
+// The port's own side of the line also runs in read(): its pulse dialer
+// (pulse_dial) opens the loop for 60 ms and closes it for 40 ms per pulse,
+// with 700 ms closed after each digit, then posts dial_complete. The exchange
+// sees only the loop (the requested hook state with the dialer's breaks) and
+// classifies it with a HookClassifier: seizure, release (a break longer than
+// flash_max_ms) and pulse digits, which it collects like DTMF digits.
+//
 // Thread handoff, all lock-free and allocation-free on the media side:
 //   control -> media: commands_ (ExchangeCommand, SPSC; caller ID audio moved in)
 //   media -> control: returned_ (buffers handed back for the control thread to free)
 //   media -> control: events_   (ring, polarity, loop-drop; the eventfd is signalled)
 //   media -> control: status_   (seqlock snapshot, read from any thread)
-// set_hook() is a plain atomic.
+// set_hook() is a plain atomic; pulse_dial() posts a command (control thread,
+// the queue's one producer, as for the SimDriver's commands).
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -25,6 +33,7 @@
 #include <vector>
 
 #include "sim_port.hpp"
+#include "sipline/drivers/hook_classifier.hpp"
 #include "sipline/drivers/sim_driver.hpp"
 #include "sipline/dsp/dtmf.hpp"
 #include "sipline/dsp/tone_generator.hpp"
@@ -39,6 +48,15 @@ inline constexpr int kIncomingRingTimeoutMs = 60000;   // an unanswered incoming
 // long after the data, the exchange takes it as an answer.
 inline constexpr int kNttOnHookWaitMs = 3000;
 inline constexpr std::size_t kMaxCadence = 8;
+// The port's pulse dialer: 10 pulses per second at a 60:40 break:make ratio,
+// 700 ms of make after each digit (the interdigit pause).
+inline constexpr int kPulseBreakMs = 60;
+inline constexpr int kPulseMakeMs = 40;
+inline constexpr int kPulseInterdigitMs = 700;
+inline constexpr std::size_t kPulseDialBuffer = 64;  // digits waiting to be pulsed
+// The far party's keys (exchange_dial), as the phones dial.
+inline constexpr int kFarDtmfOnMs = 80;
+inline constexpr int kFarDtmfOffMs = 80;
 
 enum class ExchangeState {
   idle,
@@ -54,7 +72,13 @@ enum class ExchangeState {
 };
 const char* to_string(ExchangeState state);
 
-enum class ExchangeCommandType { call, hangup, listen };
+enum class ExchangeCommandType {
+  call,
+  hangup,
+  listen,
+  far_dial,    // the far party presses keys (digits)
+  pulse_dial,  // the port dials pulses (digits); from LinePort::pulse_dial, seq 0
+};
 
 struct ExchangeCommand {
   ExchangeCommandType type = ExchangeCommandType::call;
@@ -67,6 +91,8 @@ struct ExchangeCommand {
   std::size_t number_len = 0;
   int tone_hz = 0;
   double listen_hz = 0;  // call, listen
+  std::array<char, kMaxExchangeDigits> digits{};  // far_dial, pulse_dial
+  std::size_t digit_count = 0;
 };
 
 struct ExchangeStatusData {
@@ -122,6 +148,16 @@ class ExchangePort final : public LinePort {
   void set_polarity(bool) override {}
   // Thread: control (an atomic). Seize / answer, or release.
   void set_hook(bool off_hook) override;
+  // FXS only: no effect on this FXO port.
+  void disconnect_battery(int ms) override;
+  // Thread: control. Appends digits (0-9; others are skipped, at most 32 per
+  // call) to the port's pulse dialer. Dialing starts once the exchange has
+  // seen the seizure (a real line would lose the pulses of a dialer that does
+  // not wait for dial tone); a port on hook dials nothing and dial_complete
+  // follows at once, as DAHDI does; going on hook cancels the digits left
+  // (no dial_complete then). dial_complete is posted after the last digit's
+  // interdigit pause, when the dialer has no digit left.
+  void pulse_dial(std::string_view digits) override;
   // Realtime: the exchange's tick; what the exchange sends to the port.
   void read(base::FrameSpan from_line) override;
   // Realtime: what the port sends to the exchange.
@@ -152,6 +188,11 @@ class ExchangePort final : public LinePort {
   };
 
   void apply(ExchangeCommand& c);
+  void queue_pulse_digits(const ExchangeCommand& c);
+  bool run_pulse_dialer();
+  void cancel_pulse_dialing();
+  void loop_changed(const HookEvents& events);
+  void collect_digit(char digit);
   void start_incoming(ExchangeCommand& c);
   void hook_changed(bool off_hook);
   void run_outgoing();
@@ -199,12 +240,22 @@ class ExchangePort final : public LinePort {
   bool polarity_reversed_ = false;
   bool ringing_ = false;
   bool loop_open_ = false;          // loop current removed (loop-drop disconnect)
+  HookClassifier loop_rx_;          // the exchange reading the port's loop
+  bool loop_closed_ = false;        // the port's loop this tick (hook, less pulse breaks)
   uint64_t loop_close_tick_ = 0;
   int rings_ = 0;
 
   dsp::ToneGenerator tones_;
   const dsp::ToneSpec* next_tone_ = nullptr;  // after SIT: congestion
   uint64_t next_tone_tick_ = 0;
+
+  // The port's pulse dialer.
+  std::array<char, kPulseDialBuffer> pulse_digits_{};  // ring buffer
+  std::size_t pulse_head_ = 0, pulse_tail_ = 0;
+  bool pulse_dialing_ = false;   // digits queued or being dialed: dial_complete due
+  bool pulse_break_ = false;     // the dialer holds the loop open now
+  int pulses_left_ = 0;          // of the digit being dialed, this break included
+  uint64_t pulse_step_end_tick_ = 0;
 
   // Outgoing.
   dsp::DtmfDetector dtmf_rx_;
@@ -233,6 +284,7 @@ class ExchangePort final : public LinePort {
   std::size_t far_len_ = 0;
 
   // The far party (connected).
+  dsp::DtmfGenerator far_dtmf_;  // its keys
   int far_tone_hz_ = 0;
   double far_phase_ = 0;
   double listen_hz_ = 0, listen_ratio_ = 0;

@@ -135,7 +135,7 @@ SimDriver::SimDriver(const SimDriverConfig& config) : impl_(std::make_unique<Imp
     const auto& p = config.phones[i];
     std::string name = p.name.empty() ? "fxs" + std::to_string(i + 1) : p.name;
     impl_->ports.push_back(
-        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, p.caller_id, p.caller_id_auto,
+        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, p.caller_id, p.caller_id_auto, p.hook,
                                        impl_->event_fd.get()));
   }
   impl_->control.resize(impl_->ports.size());
@@ -192,16 +192,20 @@ base::Result<void> SimDriver::on_hook(std::size_t index) {
   return {};
 }
 
-base::Result<void> SimDriver::dial(std::size_t index, const std::string& digits) {
+base::Result<void> SimDriver::dial(std::size_t index, const std::string& digits, bool pulse) {
   if (auto r = impl_->check_port(index); !r) return r;
   if (digits.empty()) return base::fail(SimError::bad_argument, "dial: no digits given");
   if (digits.size() > sim::kMaxDialDigits) {
     return base::fail(SimError::bad_argument,
                       "dial: at most " + std::to_string(sim::kMaxDialDigits) + " digits at a time");
   }
-  sim::Command c{.type = sim::CommandType::dial};
+  sim::Command c{.type = sim::CommandType::dial, .pulse = pulse};
   for (const char d : digits) {
     const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(d)));
+    if (pulse && (d < '0' || d > '9')) {
+      return base::fail(SimError::bad_argument,
+                        std::string("dial: '") + d + "' cannot be pulse dialed (a rotary dial has 0-9)");
+    }
     if (!dsp::is_dtmf_digit(u)) {
       return base::fail(SimError::bad_argument,
                         std::string("dial: '") + d + "' is not a DTMF digit (use 0-9 * # A-D)");
@@ -212,6 +216,22 @@ base::Result<void> SimDriver::dial(std::size_t index, const std::string& digits)
     return base::fail(SimError::bad_argument, impl_->port_name(index) + " is on hook: go off hook before dialing");
   }
   return impl_->post(index, std::move(c));
+}
+
+base::Result<void> SimDriver::flash(std::size_t index, int ms) {
+  if (auto r = impl_->check_port(index); !r) return r;
+  if (ms == -1) {
+    const auto& t = impl_->ports[index]->hook_timing();
+    ms = t.flash_min_ms + (t.flash_max_ms - t.flash_min_ms) / 2;
+  }
+  if (ms < 1 || ms > sim::kMaxFlashMs) {
+    return base::fail(SimError::bad_argument,
+                      "flash: ms must be 1.." + std::to_string(sim::kMaxFlashMs) + ", or -1 (the profile's middle)");
+  }
+  if (!impl_->will_be_off_hook(index)) {
+    return base::fail(SimError::bad_argument, impl_->port_name(index) + " is on hook: go off hook before a flash");
+  }
+  return impl_->post(index, {.type = sim::CommandType::flash, .flash_ms = ms});
 }
 
 base::Result<void> SimDriver::play_file(std::size_t index, const std::string& path, bool loop) {
@@ -334,6 +354,9 @@ base::Result<SimPhoneStatus> SimDriver::status(std::size_t index) const {
       .playing = d.playing,
       .recording = d.recording,
       .polarity_reversed = d.polarity_reversed,
+      .polarity_changes = d.polarity_changes,
+      .battery = d.battery,
+      .battery_drops = d.battery_drops,
       .heard_digits = std::string(d.heard.data(), d.heard_count),
       .listen_hz = d.listen_hz,
       .listen_ratio = d.listen_ratio,
@@ -403,6 +426,30 @@ base::Result<void> SimDriver::exchange_listen(std::size_t index, double freq_hz)
     return base::fail(SimError::bad_argument, "exchange_listen: frequency must be 0 (off) or below 4000 Hz");
   }
   return impl_->post_exchange(index, {.type = sim::ExchangeCommandType::listen, .listen_hz = freq_hz});
+}
+
+base::Result<void> SimDriver::exchange_dial(std::size_t index, const std::string& digits) {
+  auto port = impl_->check_exchange(index);
+  if (!port) return base::fail(port.error());
+  sim::ExchangeCommand c{.type = sim::ExchangeCommandType::far_dial};
+  if (digits.empty()) return base::fail(SimError::bad_argument, "exchange_dial: no digits given");
+  if (digits.size() > c.digits.size()) {
+    return base::fail(SimError::bad_argument,
+                      "exchange_dial: at most " + std::to_string(c.digits.size()) + " digits at a time");
+  }
+  for (const char d : digits) {
+    if (!dsp::is_dtmf_digit(d)) {
+      return base::fail(SimError::bad_argument,
+                        std::string("exchange_dial: '") + d + "' is not a DTMF digit (use 0-9 * # A-D)");
+    }
+    c.digits[c.digit_count++] = static_cast<char>(std::toupper(static_cast<unsigned char>(d)));
+  }
+  if (const auto s = (*port)->status(); s.state != sim::ExchangeState::connected) {
+    return base::fail(SimError::bad_argument, "sim port " + std::to_string(index) + " (" + (*port)->name() +
+                                                  "): the far party can press keys only once the call is "
+                                                  "answered (state " + sim::to_string(s.state) + ")");
+  }
+  return impl_->post_exchange(index, std::move(c));
 }
 
 base::Result<SimExchangeStatus> SimDriver::exchange_status(std::size_t index) const {

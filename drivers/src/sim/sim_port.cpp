@@ -18,6 +18,7 @@ constexpr uint64_t ticks_for_ms(int ms) {
   return static_cast<uint64_t>((ms + base::kFrameMs - 1) / base::kFrameMs);
 }
 
+int ticks_of(int ms) { return static_cast<int>(ticks_for_ms(ms)); }
 
 }  // namespace
 
@@ -38,6 +39,9 @@ void StatusCell::publish(const StatusData& d) {
   playing_.store(d.playing, w);
   recording_.store(d.recording, w);
   polarity_.store(d.polarity_reversed, w);
+  polarity_changes_.store(d.polarity_changes, w);
+  battery_.store(d.battery, w);
+  battery_drops_.store(d.battery_drops, w);
   listen_hz_.store(d.listen_hz, w);
   listen_ratio_.store(d.listen_ratio, w);
   level_dbfs_.store(d.level_dbfs, w);
@@ -70,6 +74,9 @@ StatusData StatusCell::read() const {
     d.playing = playing_.load(r);
     d.recording = recording_.load(r);
     d.polarity_reversed = polarity_.load(r);
+    d.polarity_changes = polarity_changes_.load(r);
+    d.battery = battery_.load(r);
+    d.battery_drops = battery_drops_.load(r);
     d.listen_hz = listen_hz_.load(r);
     d.listen_ratio = listen_ratio_.load(r);
     d.level_dbfs = level_dbfs_.load(r);
@@ -93,11 +100,11 @@ StatusData StatusCell::read() const {
 // ---- SimPort: control side ----
 
 SimPort::SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::CallerIdFormat caller_id,
-                 bool caller_id_auto, int event_fd)
-    : index_(index), name_(std::move(name)), event_fd_(event_fd),
+                 bool caller_id_auto, const dsp::HookTiming& hook, int event_fd)
+    : index_(index), name_(std::move(name)), event_fd_(event_fd), hook_timing_(hook),
       auto_answer_ms_(auto_answer_ms < 0 ? -1 : auto_answer_ms),
       cid_rx_(caller_id, caller_id_auto),
-      car_capable_(caller_id_auto || caller_id == dsp::CallerIdFormat::jclip) {
+      car_capable_(caller_id_auto || caller_id == dsp::CallerIdFormat::jclip), hook_(hook) {
   cid_.id.number.reserve(dsp::kMaxCallerIdNumber + 8);
   cid_.id.name.reserve(dsp::kMaxCallerIdName + 8);
   publish();
@@ -106,8 +113,16 @@ SimPort::SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::C
 SimPort::~SimPort() = default;
 
 void SimPort::set_ring(bool on) { ring_.store(on, std::memory_order_release); }
-void SimPort::set_polarity(bool reversed) { polarity_.store(reversed, std::memory_order_release); }
+void SimPort::set_polarity(bool reversed) {
+  if (polarity_.exchange(reversed, std::memory_order_acq_rel) != reversed) {
+    polarity_changes_.fetch_add(1, std::memory_order_release);
+  }
+}
 void SimPort::set_hook(bool) {}
+void SimPort::disconnect_battery(int ms) {
+  if (ms > 0) battery_request_ms_.store(ms, std::memory_order_release);
+}
+void SimPort::pulse_dial(std::string_view) {}
 
 bool SimPort::post(Command&& command) { return commands_.push(std::move(command)); }
 std::optional<Returned> SimPort::take_returned() {
@@ -121,7 +136,10 @@ std::optional<LineEvent> SimPort::take_event() { return events_.pop(); }
 void SimPort::read(base::FrameSpan from_line) {
   ++tick_;
   while (auto c = commands_.pop()) apply(*c);
+  follow_battery();
   follow_ring();
+  run_dialing();
+  read_hook();
   produce(from_line);
   publish();
 }
@@ -129,12 +147,13 @@ void SimPort::read(base::FrameSpan from_line) {
 void SimPort::write(base::ConstFrameSpan to_line) {
   // On hook the earpiece is disconnected: the phone hears silence.
   static constexpr base::AudioFrame kSilence{};
-  const base::ConstFrameSpan heard = off_hook_ ? to_line : base::ConstFrameSpan(kSilence);
+  // So is it while a flash or a dial pulse breaks the loop.
+  const base::ConstFrameSpan heard = loop_closed() ? to_line : base::ConstFrameSpan(kSilence);
   // The caller ID receiver is bridged across the line on hook (and during
   // NTT's primary response), as in a real phone.
   if (!off_hook_ || primary_response_) hear_caller_id(to_line);
 
-  if (off_hook_) {
+  if (loop_closed()) {
     for (const auto& e : dtmf_rx_.process(heard)) {
       if (!e.end && heard_count_ < heard_.size()) heard_[heard_count_++] = e.digit;
     }
@@ -165,8 +184,14 @@ void SimPort::apply(Command& c) {
       if (!off_hook_) break;  // the control side refuses this; a race with nothing else
       for (std::size_t i = 0; i < c.digit_count; ++i) {
         if (dial_head_ - dial_tail_ == dial_.size()) break;  // full: the rest is dropped
-        dial_[dial_head_++ % dial_.size()] = c.digits[i];
+        dial_[dial_head_++ % dial_.size()] = {
+            .kind = c.pulse ? DialStep::Kind::pulse : DialStep::Kind::dtmf, .digit = c.digits[i]};
       }
+      break;
+    case CommandType::flash:
+      // After the digits still to dial, like a phone's R key pressed after them.
+      if (!off_hook_ || dial_head_ - dial_tail_ == dial_.size()) break;
+      dial_[dial_head_++ % dial_.size()] = {.kind = DialStep::Kind::flash, .flash_ms = c.flash_ms};
       break;
     case CommandType::play_samples:
       give_back(std::move(play_));
@@ -215,7 +240,6 @@ void SimPort::go_off_hook() {
   if (off_hook_) return;
   off_hook_ = true;
   heard_count_ = 0;
-  post_event(LineEventType::off_hook);
 }
 
 void SimPort::go_on_hook() {
@@ -225,9 +249,79 @@ void SimPort::go_on_hook() {
   off_hook_ = false;
   rings_ = 0;
   ring_segment_count_ = 0;
+  stop_dialing();
+}
+
+// Hanging up cancels everything still to dial, and ends a break in progress.
+void SimPort::stop_dialing() {
   dial_head_ = dial_tail_ = 0;
   dtmf_tx_.stop();
-  post_event(LineEventType::on_hook);
+  pulses_left_ = loop_break_ticks_ = loop_make_ticks_ = 0;
+  loop_open_ = false;
+}
+
+// Realtime: a disconnect_battery() request starts an interval at this tick.
+void SimPort::follow_battery() {
+  if (const int ms = battery_request_ms_.exchange(0, std::memory_order_acq_rel); ms > 0) {
+    battery_off_ticks_ = ticks_of(ms);
+    ++battery_drops_;
+  }
+  battery_ = battery_off_ticks_ == 0;
+  if (battery_off_ticks_ > 0) --battery_off_ticks_;
+}
+
+// Realtime: starts the next thing to dial when the previous one is done, and
+// decides whether a dial pulse or a flash keeps the loop open during this tick.
+void SimPort::run_dialing() {
+  if (!off_hook_) {
+    stop_dialing();  // the NTT primary response ends without go_on_hook()
+    loop_closed_ticks_ = 0;
+    return;
+  }
+  const bool busy = dtmf_tx_.active() || pulses_left_ > 0 || loop_break_ticks_ > 0 || loop_make_ticks_ > 0;
+  if (!busy && dial_tail_ != dial_head_) {
+    const DialStep& step = dial_[dial_tail_ % dial_.size()];
+    switch (step.kind) {
+      case DialStep::Kind::dtmf:
+        dtmf_tx_.queue(std::string_view(&step.digit, 1), kDtmfOnMs, kDtmfOffMs);
+        ++dial_tail_;
+        break;
+      case DialStep::Kind::pulse:
+        // The dial runs after a pause with the loop made.
+        if (loop_closed_ticks_ >= ticks_for_ms(kDialPauseMs)) {
+          pulses_left_ = step.digit == '0' ? 10 : step.digit - '0';
+          ++dial_tail_;
+        }
+        break;
+      case DialStep::Kind::flash:
+        // Once the hook has been read as off hook and any pulse digit has
+        // ended, so that the break reads as a flash of its own.
+        if (loop_closed_ticks_ >= ticks_for_ms(std::max(hook_timing_.debounce_ms, hook_timing_.pulse_interdigit_ms))) {
+          loop_break_ticks_ = ticks_of(step.flash_ms);
+          ++dial_tail_;
+        }
+        break;
+    }
+  }
+  if (pulses_left_ > 0 && loop_break_ticks_ == 0 && loop_make_ticks_ == 0) {
+    --pulses_left_;
+    loop_break_ticks_ = ticks_of(kDialBreakMs);
+    loop_make_ticks_ = ticks_of(kDialMakeMs);
+  }
+  loop_open_ = loop_break_ticks_ > 0;
+  if (loop_break_ticks_ > 0) {
+    --loop_break_ticks_;
+  } else if (loop_make_ticks_ > 0) {
+    --loop_make_ticks_;
+  }
+  loop_closed_ticks_ = loop_open_ ? 0 : loop_closed_ticks_ + 1;
+}
+
+// Realtime: the hook switch and the loop, read as a line card reads them;
+// every hook event comes from here.
+void SimPort::read_hook() {
+  const HookEvents events = hook_.step(loop_closed(), base::kFrameMs);
+  for (std::size_t i = 0; i < events.count; ++i) post_event(events.events[i].type, events.events[i].digit);
 }
 
 void SimPort::follow_ring() {
@@ -246,7 +340,6 @@ void SimPort::follow_ring() {
   if (primary_response_ && tick_ >= primary_end_tick_) {
     // No message in time: hang up again, as the NTT phone does.
     off_hook_ = primary_response_ = false;
-    post_event(LineEventType::on_hook);
   }
   if (answer_at_tick_ != 0) {
     if (tick_ - last_ring_tick_ >= ticks_for_ms(kRingAbandonMs)) {
@@ -279,7 +372,6 @@ void SimPort::ring_edge(bool ring) {
     answer_at_tick_ = 0;
     off_hook_ = primary_response_ = true;
     primary_end_tick_ = tick_ + ticks_for_ms(kPrimaryResponseMs);
-    post_event(LineEventType::off_hook);
   }
 }
 
@@ -299,21 +391,14 @@ void SimPort::hear_caller_id(base::ConstFrameSpan line_audio) {
   cid_.id.hour = m->id.hour;
   cid_.id.minute = m->id.minute;
   ++cid_count_;
-  if (primary_response_) {
-    off_hook_ = primary_response_ = false;
-    post_event(LineEventType::on_hook);
-  }
+  if (primary_response_) off_hook_ = primary_response_ = false;
 }
 
 void SimPort::produce(base::FrameSpan out) {
   std::fill(out.begin(), out.end(), int16_t{0});
-  if (!off_hook_) return;
+  if (!loop_closed()) return;
 
-  // DTMF dialing, one digit at a time so that hanging up cancels the rest.
-  if (!dtmf_tx_.active() && dial_tail_ != dial_head_) {
-    const char digit = dial_[dial_tail_++ % dial_.size()];
-    dtmf_tx_.queue(std::string_view(&digit, 1), kDtmfOnMs, kDtmfOffMs);
-  }
+  // DTMF dialing, one digit at a time (run_dialing) so that hanging up cancels the rest.
   if (dtmf_tx_.active()) dtmf_tx_.generate(out);
 
   if (play_) {
@@ -344,7 +429,9 @@ void SimPort::produce(base::FrameSpan out) {
 
 void SimPort::give_back(SamplesPtr samples) { give_back_samples(returned_, std::move(samples)); }
 
-void SimPort::post_event(LineEventType type) { post_line_event(events_, event_fd_, index_, type); }
+void SimPort::post_event(LineEventType type, char digit) {
+  post_line_event(events_, event_fd_, index_, type, digit);
+}
 
 void SimPort::publish() {
   StatusData d;
@@ -355,6 +442,9 @@ void SimPort::publish() {
   d.playing = play_ != nullptr || tone_;
   d.recording = record_ != nullptr;
   d.polarity_reversed = polarity_.load(std::memory_order_acquire);
+  d.polarity_changes = polarity_changes_.load(std::memory_order_acquire);
+  d.battery = battery_;
+  d.battery_drops = battery_drops_;
   d.listen_hz = listen_hz_;
   d.listen_ratio = listen_ratio_;
   d.level_dbfs = level_dbfs_;

@@ -4,9 +4,18 @@
 //
 // The phone runs inside read()/write() on the media worker that owns the
 // port: read() is the tick (20 ms of the phone's clock) and applies queued
-// commands, follows the ring voltage and auto-answer, and produces what the
-// phone sends into the line; write() is what the phone hears (DTMF detection,
-// listen ratio, level, recording).
+// commands, follows the ring voltage and auto-answer, runs pulse dialing and
+// flashes, reads the hook switch through a HookClassifier, and produces what
+// the phone sends into the line; write() is what the phone hears (DTMF
+// detection, listen ratio, level, recording).
+//
+// Hook events: the phone's switch (off_hook_) and the loop breaks of a flash
+// or of dial pulses give the raw loop state, which a HookClassifier reads once
+// per tick with the port's HookTiming; every hook event the port posts is the
+// classifier's (off_hook after debounce_ms, on_hook only once the break has
+// outlasted flash_max_ms, flash, pulse_digit), as a DAHDI card's driver
+// reports them. The phone's own behaviour (what it hears and sends, ring and
+// caller ID handling) follows the switch and the loop directly.
 //
 // Thread handoff, all lock-free and allocation-free on the media side:
 //   control -> media: commands_  (Command, SPSC; buffers moved in as unique_ptr)
@@ -14,7 +23,7 @@
 //   media -> control: recordings_ (the stop_recording ack with the recorded samples)
 //   media -> control: events_    (hook changes; the driver's eventfd is signalled)
 //   media -> control: status_    (seqlock snapshot, read from any thread)
-// set_ring()/set_polarity() are plain atomics.
+// set_ring()/set_polarity()/disconnect_battery() are plain atomics.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -29,9 +38,11 @@
 
 #include "sipline/base/audio_frame.hpp"
 #include "sipline/base/spsc_queue.hpp"
+#include "sipline/drivers/hook_classifier.hpp"
 #include "sipline/drivers/line_driver.hpp"
 #include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/dtmf.hpp"
+#include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::drivers::sim {
 
@@ -54,6 +65,14 @@ inline constexpr std::size_t kMaxRingSegments = 16;
 inline constexpr int kCarMinSegmentMs = 350;
 inline constexpr int kCarMaxSegmentMs = 700;
 inline constexpr int kPrimaryResponseMs = 4000;
+// Rotary dial at 10 pulses per second: each pulse breaks the loop for 60 ms
+// and makes it for 40 ms; a pulse digit starts only after the loop has been
+// made for 700 ms (the dial's return between digits, and the pause after
+// going off hook or after a flash).
+inline constexpr int kDialBreakMs = 60;
+inline constexpr int kDialMakeMs = 40;
+inline constexpr int kDialPauseMs = 700;
+inline constexpr int kMaxFlashMs = 10000;  // the longest flash() accepted
 
 using Samples = std::vector<int16_t>;
 using SamplesPtr = std::unique_ptr<Samples>;
@@ -69,6 +88,7 @@ enum class CommandType {
   stop_recording,
   listen,
   auto_answer,
+  flash,
 };
 
 struct Command {
@@ -76,11 +96,13 @@ struct Command {
   uint64_t seq = 0;
   std::array<char, kMaxDialDigits> digits{};  // dial
   std::size_t digit_count = 0;
+  bool pulse = false;                         // dial: rotary pulses instead of DTMF
   SamplesPtr samples{};                       // play_samples, start_recording
   bool loop = false;                          // play_samples
   double f1_hz = 0, f2_hz = 0;                // play_tone; listen uses f1_hz
   double amplitude = 0;                       // play_tone, peak per frequency
   int delay_ms = -1;                          // auto_answer
+  int flash_ms = 0;                           // flash: how long the loop opens
 };
 
 struct Returned {
@@ -96,8 +118,9 @@ inline int16_t saturate(int v) { return static_cast<int16_t>(std::clamp(v, -3276
 // Realtime: queues a line event for `port` and signals the driver's eventfd;
 // a full queue drops the event.
 template <std::size_t N>
-void post_line_event(base::SpscQueue<LineEvent, N>& events, int event_fd, std::size_t port, LineEventType type) {
-  if (!events.push(LineEvent{.port = port, .type = type, .digit = 0})) return;
+void post_line_event(base::SpscQueue<LineEvent, N>& events, int event_fd, std::size_t port, LineEventType type,
+                     char digit = 0) {
+  if (!events.push(LineEvent{.port = port, .type = type, .digit = digit})) return;
   const uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(event_fd, &one, sizeof one);
 }
@@ -120,6 +143,9 @@ struct StatusData {
   bool playing = false;
   bool recording = false;
   bool polarity_reversed = false;
+  uint64_t polarity_changes = 0;
+  bool battery = true;
+  uint64_t battery_drops = 0;
   double listen_hz = 0;
   double listen_ratio = 0;
   double level_dbfs = -120;
@@ -169,6 +195,8 @@ class StatusCell {
   std::atomic<bool> off_hook_{false}, ringing_{false}, playing_{false}, recording_{false},
       polarity_{false};
   std::atomic<int> rings_{0};
+  std::atomic<uint64_t> polarity_changes_{0}, battery_drops_{0};
+  std::atomic<bool> battery_{true};
   std::atomic<double> listen_hz_{0}, listen_ratio_{0}, level_dbfs_{-120};
   AtomicText<kMaxHeardDigits> heard_;
   std::atomic<int> caller_id_count_{0};
@@ -185,7 +213,7 @@ class SimPort final : public LinePort {
  public:
   // `event_fd` is the driver's eventfd, signalled after each event is queued.
   SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::CallerIdFormat caller_id,
-          bool caller_id_auto, int event_fd);
+          bool caller_id_auto, const dsp::HookTiming& hook, int event_fd);
   ~SimPort() override;
 
   std::size_t index() const override { return index_; }
@@ -193,9 +221,18 @@ class SimPort final : public LinePort {
   PortKind kind() const override { return PortKind::fxs; }
   // Thread: control (atomics).
   void set_ring(bool on) override;
+  // Every change is counted (status polarity_changes), so a reversal shorter
+  // than a tick or than a status poll is not lost.
   void set_polarity(bool reversed) override;
   // FXO only: no effect on this FXS port.
   void set_hook(bool off_hook) override;
+  // Thread: control (an atomic). The battery goes off at the next tick for
+  // `ms` (rounded up to whole 20 ms ticks; <= 0 does nothing); a call during an
+  // interval starts a new one. The phone only reports it (status battery,
+  // battery_drops); its hook and audio are unaffected.
+  void disconnect_battery(int ms) override;
+  // FXO only: no effect on this FXS port.
+  void pulse_dial(std::string_view digits) override;
   // Realtime: the phone's tick; what the phone sends into the line.
   void read(base::FrameSpan from_line) override;
   // Realtime: what the phone hears.
@@ -207,6 +244,8 @@ class SimPort final : public LinePort {
   std::optional<LineEvent> take_event();
   // Thread: any.
   StatusData status() const { return status_.read(); }
+  // Thread: any (constant).
+  const dsp::HookTiming& hook_timing() const { return hook_timing_; }
 
  private:
   // Everything below is touched only by the media worker (apart from the
@@ -215,16 +254,23 @@ class SimPort final : public LinePort {
   void go_off_hook();
   void go_on_hook();
   void follow_ring();
+  void follow_battery();
+  void run_dialing();
+  void read_hook();
+  void stop_dialing();
+  // The loop is made: off hook, and no flash or dial pulse breaking it this tick.
+  bool loop_closed() const { return off_hook_ && !loop_open_; }
   void ring_edge(bool ring);
   void hear_caller_id(base::ConstFrameSpan line_audio);
   void produce(base::FrameSpan out);
   void give_back(SamplesPtr samples);
-  void post_event(LineEventType type);
+  void post_event(LineEventType type, char digit = 0);
   void publish();
 
   const std::size_t index_;
   const std::string name_;
   const int event_fd_;
+  const dsp::HookTiming hook_timing_;
 
   base::SpscQueue<Command, 32> commands_;
   base::SpscQueue<Returned, 32> returned_;
@@ -233,6 +279,8 @@ class SimPort final : public LinePort {
   StatusCell status_;
   std::atomic<bool> ring_{false};
   std::atomic<bool> polarity_{false};
+  std::atomic<uint64_t> polarity_changes_{0};  // written by the control thread only
+  std::atomic<int> battery_request_ms_{0};     // a disconnect_battery() not yet taken
 
   // Media side.
   uint64_t tick_ = 0;
@@ -255,9 +303,25 @@ class SimPort final : public LinePort {
   int cid_count_ = 0;
   dsp::CallerIdMessage cid_;        // the last message (strings reserved: copies do not allocate)
 
-  std::array<char, kDialBuffer> dial_{};  // ring buffer of digits still to dial
+  // What is still to dial, in order: DTMF digits, pulse digits and flashes.
+  struct DialStep {
+    enum class Kind : uint8_t { dtmf, pulse, flash } kind = Kind::dtmf;
+    char digit = 0;
+    int flash_ms = 0;
+  };
+  std::array<DialStep, kDialBuffer> dial_{};  // ring buffer
   std::size_t dial_head_ = 0, dial_tail_ = 0;
   dsp::DtmfGenerator dtmf_tx_;
+  int pulses_left_ = 0;             // pulses of the digit being dialed, this one included
+  int loop_break_ticks_ = 0;        // > 0: the loop is open (a pulse or a flash) for this many more ticks
+  int loop_make_ticks_ = 0;         // > 0: a pulse's make, this many more ticks
+  bool loop_open_ = false;          // a pulse or a flash breaks the loop during this tick
+  uint64_t loop_closed_ticks_ = 0;  // how long the loop has been closed
+
+  HookClassifier hook_;             // reads the loop: all hook events come from it
+  int battery_off_ticks_ = 0;       // > 0: battery off for this many more ticks (this one included)
+  bool battery_ = true;
+  uint64_t battery_drops_ = 0;
 
   SamplesPtr play_;                 // WAV samples being played
   std::size_t play_pos_ = 0;

@@ -126,6 +126,86 @@ TEST(DahdiDriver, FxoOutgoingCallAnsweredByPolarityReversalThenLoopDrop) {
   EXPECT_THAT(hooks(io.calls(3)), ::testing::ElementsAre(DAHDI_OFFHOOK, DAHDI_ONHOOK));
 }
 
+TEST(DahdiDriver, FxoOutgoingCallPulseDialsThenDialCompleteThenPolarityReversalAnswer) {
+  FakeDahdiIo io;
+  io.add_channel(3, {.sigtype = DAHDI_SIG_FXSKS});
+  DahdiDriver driver(one_port(PortKind::fxo, 3), io);
+  LinePort& port = driver.port(0);
+
+  port.set_hook(true);  // seize
+  port.pulse_dial("55x5-1234");  // not digits: skipped
+  // The kernel dials: the channel's pulse times, then "P" (pulse mode) and the digits appended.
+  const auto calls = io.calls(3);
+  ASSERT_GE(calls.size(), 3u);
+  EXPECT_EQ(calls[calls.size() - 3], (FakeDahdiIo::Call{Op::hook, 3, DAHDI_OFFHOOK}));
+  EXPECT_EQ(calls[calls.size() - 2], (FakeDahdiIo::Call{Op::set_pulse_timing, 3, 60}));
+  EXPECT_EQ(calls[calls.size() - 1], (FakeDahdiIo::Call{Op::dial, 3, DAHDI_DIAL_OP_APPEND}));
+  EXPECT_THAT(io.dialed(3), ::testing::ElementsAre("P5551234"));
+  const auto timing = io.pulse_timing(3);
+  EXPECT_EQ(timing.break_ms, 60);
+  EXPECT_EQ(timing.make_ms, 40);
+  EXPECT_EQ(timing.after_ms, 700);
+
+  // As a card reports it: the pulses are the kernel's own (no events), then
+  // DIALCOMPLETE after the last digit's pause, ringback audio, the answer.
+  io.push_event(3, DAHDI_EVENT_DIALCOMPLETE);
+  io.push_silence(3, 5);
+  io.push_event(3, DAHDI_EVENT_POLARITY);
+  EXPECT_THAT(types(wait_events(driver, 1)), ::testing::ElementsAre(LineEventType::dial_complete));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(io.wait_audio_or_done(3));
+    base::AudioFrame frame;
+    port.read(frame);
+  }
+  EXPECT_THAT(types(wait_events(driver, 1)), ::testing::ElementsAre(LineEventType::polarity_reversal));
+  port.set_hook(false);
+  EXPECT_THAT(hooks(io.calls(3)), ::testing::ElementsAre(DAHDI_OFFHOOK, DAHDI_ONHOOK));
+}
+
+TEST(DahdiDriver, PulseDialAndDialCompleteAreFxoOnly) {
+  FakeDahdiIo io;
+  io.add_channel(1, {.sigtype = DAHDI_SIG_FXOKS});
+  io.push_event(1, DAHDI_EVENT_DIALCOMPLETE);  // ignored on an FXS port
+  io.push_event(1, DAHDI_EVENT_RINGOFFHOOK);
+  DahdiDriver driver(one_port(PortKind::fxs), io);
+  driver.port(0).pulse_dial("123");
+  EXPECT_TRUE(io.dialed(1).empty());
+  EXPECT_THAT(types(wait_events(driver, 1)), ::testing::ElementsAre(LineEventType::off_hook));
+}
+
+TEST(DahdiDriver, FxsOpenSwitchingIntervalIsKewlstartsOnHookAfterOffHook) {
+  FakeDahdiIo io;
+  io.add_channel(1, {.sigtype = DAHDI_SIG_FXOKS});  // kewlstart
+  io.push_event(1, DAHDI_EVENT_RINGOFFHOOK);        // the phone goes off hook (a call)
+  DahdiDriver driver(one_port(PortKind::fxs), io);
+  EXPECT_THAT(types(wait_events(driver, 1)), ::testing::ElementsAre(LineEventType::off_hook));
+
+  // The far party hung up: the OSI. DAHDI_OFFHOOK makes the channel
+  // non-idle, DAHDI_ONHOOK then sends DAHDI_TXSIG_KEWL for DAHDI_KEWLTIME.
+  driver.port(0).disconnect_battery(800);
+  EXPECT_THAT(hooks(io.calls(1)), ::testing::ElementsAre(DAHDI_OFFHOOK, DAHDI_ONHOOK));
+  // As the kernel reports it: HOOKCOMPLETE when the KEWL ends (ignored);
+  // the phone hanging up in the interval gives ONHOOK after DAHDI_AFTERKEWLTIME.
+  io.push_event(1, DAHDI_EVENT_HOOKCOMPLETE);
+  io.push_event(1, DAHDI_EVENT_ONHOOK);
+  EXPECT_THAT(types(wait_events(driver, 1)), ::testing::ElementsAre(LineEventType::on_hook));
+  EXPECT_EQ(driver.port_status(0).io_errors, 0u);
+
+  driver.port(0).disconnect_battery(0);  // 0 ms: nothing
+  EXPECT_EQ(hooks(io.calls(1)).size(), 2u);
+}
+
+TEST(DahdiDriver, NoOpenSwitchingIntervalOnLoopstartOrFxo) {
+  FakeDahdiIo io;
+  io.add_channel(1, {.sigtype = DAHDI_SIG_FXOLS});  // loopstart: dahdi_hangup has no KEWL for it
+  io.add_channel(2, {.sigtype = DAHDI_SIG_FXSKS});
+  DahdiDriver driver({.ports = {{.name = "fxs1", .channel = 1, .kind = PortKind::fxs}, {.name = "fxo1", .channel = 2, .kind = PortKind::fxo}}}, io);
+  driver.port(0).disconnect_battery(500);
+  driver.port(1).disconnect_battery(500);
+  EXPECT_TRUE(hooks(io.calls(1)).empty());
+  EXPECT_TRUE(hooks(io.calls(2)).empty());
+}
+
 TEST(DahdiDriver, FxsPhoneOffHookFlashPulseDigitAndOnHook) {
   FakeDahdiIo io;
   io.add_channel(1, {.sigtype = DAHDI_SIG_FXOKS});  // a card's FXS module

@@ -61,14 +61,20 @@ TEST(SimDriver, HasOneFxsPortPerConfiguredPhone) {
   EXPECT_EQ(d.port(0).kind(), PortKind::fxs);
 }
 
-TEST(SimDriver, OffHookTakesEffectAtTheNextTickAndPostsAnEvent) {
+// The default HookTiming (as the US profile): debounce 30 ms, flash up to 900 ms.
+constexpr int kDebounceTicks = 2;   // 40 ms >= 30 ms
+constexpr int kHangUpTicks = 46;    // 920 ms > 900 ms
+
+TEST(SimDriver, OffHookTakesEffectAtTheNextTickAndIsReportedAfterTheDebounce) {
   SimDriver d(one_phone());
   ASSERT_TRUE(d.off_hook(0));
   EXPECT_FALSE(status(d).off_hook);
   EXPECT_FALSE(readable(d.event_fd()));
 
   tick(d.port(0));
-  EXPECT_TRUE(status(d).off_hook);
+  EXPECT_TRUE(status(d).off_hook);  // the switch
+  EXPECT_FALSE(readable(d.event_fd()));  // 20 ms: not yet debounced
+  tick(d.port(0));
   ASSERT_TRUE(readable(d.event_fd()));
   auto events = drain(d);
   ASSERT_EQ(events.size(), 1u);
@@ -78,20 +84,23 @@ TEST(SimDriver, OffHookTakesEffectAtTheNextTickAndPostsAnEvent) {
 
   ASSERT_TRUE(d.on_hook(0));
   tick(d.port(0));
+  EXPECT_FALSE(status(d).off_hook);
+  ticks(d.port(0), kHangUpTicks - 2);  // 900 ms on hook: could still be a flash
+  EXPECT_TRUE(drain(d).empty());
+  tick(d.port(0));
   events = drain(d);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, LineEventType::on_hook);
-  EXPECT_FALSE(status(d).off_hook);
 }
 
 TEST(SimDriver, DeliversEventsOfSeveralPortsInOrderPerPort) {
   SimDriver d({.phones = {{.name = "a"}, {.name = "b"}}});
   ASSERT_TRUE(d.off_hook(1));
-  tick(d.port(1));
+  ticks(d.port(1), kDebounceTicks);
   ASSERT_TRUE(d.on_hook(1));
-  tick(d.port(1));
+  ticks(d.port(1), kHangUpTicks);
   ASSERT_TRUE(d.off_hook(0));
-  tick(d.port(0));
+  ticks(d.port(0), kDebounceTicks);
   auto events = drain(d);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].port, 0u);
@@ -105,7 +114,7 @@ TEST(SimDriver, RepeatedOffHookPostsOneEvent) {
   SimDriver d(one_phone());
   ASSERT_TRUE(d.off_hook(0));
   ASSERT_TRUE(d.off_hook(0));
-  tick(d.port(0));
+  ticks(d.port(0), 10);
   EXPECT_EQ(drain(d).size(), 1u);
 }
 
@@ -258,6 +267,7 @@ TEST(SimDriver, AutoAnswersAfterTheConfiguredDelayAndNotBefore) {
   tick(port);  // 1000 ms after the first ring started
   EXPECT_TRUE(status(d).off_hook);
   EXPECT_EQ(status(d).rings, 2);
+  tick(port);  // debounced
   auto events = drain(d);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, LineEventType::off_hook);
@@ -416,6 +426,181 @@ TEST(SimDriver, ReportsAFullCommandQueueWhenNoWorkerTicks) {
   EXPECT_TRUE(d.listen(0, 1000));  // the tick emptied the queue
 }
 
+// ---- pulse dialing, flash, battery ----
+
+SimDriver phone_of(const char* country) {
+  const dsp::ToneProfile* p = dsp::find_tone_profile(country);
+  EXPECT_NE(p, nullptr) << country;
+  return SimDriver({.phones = {{.name = "fxs1", .hook = p ? p->hook : dsp::HookTiming{}}}});
+}
+
+// The events as words: "off", "on", "flash", or the pulse digit.
+std::vector<std::string> words(const std::vector<LineEvent>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) {
+    switch (e.type) {
+      case LineEventType::off_hook: out.push_back("off"); break;
+      case LineEventType::on_hook: out.push_back("on"); break;
+      case LineEventType::flash: out.push_back("flash"); break;
+      case LineEventType::pulse_digit: out.push_back(std::string(1, e.digit)); break;
+      default: out.push_back("?"); break;
+    }
+  }
+  return out;
+}
+using Words = std::vector<std::string>;
+
+class SimPhoneCountry : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SimPhoneCountry, PulseDialingGivesPulseDigits) {
+  SimDriver d = phone_of(GetParam());
+  ASSERT_TRUE(d.off_hook(0));
+  ASSERT_TRUE(d.dial(0, "305", true));
+  // 700 ms pause before each digit, 100 ms per pulse: 2.1 s + 1.8 s, then 250 ms to end the last digit.
+  const auto audio = ticks(d.port(0), 4200 / 20);
+  EXPECT_EQ(words(drain(d)), (Words{"off", "3", "0", "5"}));
+  EXPECT_EQ(dsp::level_dbfs(audio), -120.0);  // no DTMF
+  EXPECT_TRUE(status(d).off_hook);
+  ticks(d.port(0), 100);
+  EXPECT_TRUE(drain(d).empty());
+}
+
+TEST_P(SimPhoneCountry, FlashGivesOneFlashAndNoHangUp) {
+  SimDriver d = phone_of(GetParam());
+  ASSERT_TRUE(d.off_hook(0));
+  ASSERT_TRUE(d.flash(0));  // the middle of the profile's window, once the hook has settled
+  ticks(d.port(0), 100);
+  EXPECT_EQ(words(drain(d)), (Words{"off", "flash"}));
+  EXPECT_TRUE(status(d).off_hook);
+}
+
+TEST_P(SimPhoneCountry, HangUpIsReportedOnceOnHookLongerThanAFlash) {
+  const dsp::HookTiming timing = dsp::find_tone_profile(GetParam())->hook;
+  SimDriver d = phone_of(GetParam());
+  ASSERT_TRUE(d.off_hook(0));
+  ticks(d.port(0), 10);
+  EXPECT_EQ(words(drain(d)), Words{"off"});
+  ASSERT_TRUE(d.on_hook(0));
+  const int max_ticks = timing.flash_max_ms / 20;
+  ticks(d.port(0), max_ticks);  // on hook for at most flash_max_ms: could still be a flash
+  EXPECT_TRUE(drain(d).empty());
+  EXPECT_FALSE(status(d).off_hook);  // the phone itself is on hook at once
+  tick(d.port(0));
+  EXPECT_EQ(words(drain(d)), Words{"on"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Countries, SimPhoneCountry, ::testing::Values("US", "DE", "UK", "FR", "JP"),
+                         [](const auto& info) { return std::string(info.param); });
+
+TEST(SimDriver, PulseDialsOnlyDigits) {
+  SimDriver d(one_phone());
+  ASSERT_TRUE(d.off_hook(0));
+  auto r = d.dial(0, "12*", true);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(SimError::bad_argument));
+  EXPECT_NE(r.error().message().find("'*'"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(d.dial(0, "1a", true));
+  EXPECT_TRUE(d.dial(0, "1234567890", true));
+}
+
+TEST(SimDriver, HangingUpCancelsPulseDialing) {
+  SimDriver d(one_phone());
+  ASSERT_TRUE(d.off_hook(0));
+  ASSERT_TRUE(d.dial(0, "99", true));
+  ticks(d.port(0), 35 + 12);  // the pause, then two pulses and into the third
+  ASSERT_TRUE(d.on_hook(0));
+  ticks(d.port(0), 60);
+  ASSERT_TRUE(d.off_hook(0));
+  ticks(d.port(0), 300);
+  // The digit being counted ends with the hang-up; nothing is dialed after it.
+  EXPECT_EQ(words(drain(d)), (Words{"off", "2", "on", "off"}));
+}
+
+TEST(SimDriver, DialsPulsesDtmfAndFlashesInOrder) {
+  SimDriver d(one_phone());
+  ASSERT_TRUE(d.off_hook(0));
+  ASSERT_TRUE(d.dial(0, "2", true));
+  ASSERT_TRUE(d.flash(0, 200));
+  ASSERT_TRUE(d.dial(0, "1", true));
+  ticks(d.port(0), 200);
+  EXPECT_EQ(words(drain(d)), (Words{"off", "2", "flash", "1"}));
+}
+
+TEST(SimDriver, AFlashTooShortOrTooLongIsNotAFlash) {
+  SimDriver d(one_phone());  // default timing: flash 100..900 ms
+  ASSERT_TRUE(d.off_hook(0));
+  ASSERT_TRUE(d.flash(0, 20));   // a bounce
+  ASSERT_TRUE(d.flash(0, 60));   // a dial pulse: the digit 1
+  ASSERT_TRUE(d.flash(0, 1000)); // a hang-up, then off hook again
+  ticks(d.port(0), 200);
+  EXPECT_EQ(words(drain(d)), (Words{"off", "1", "on", "off"}));
+}
+
+TEST(SimDriver, RejectsAFlashOnHookOrOutOfRange) {
+  SimDriver d(one_phone());
+  auto r = d.flash(0);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("on hook"), std::string::npos) << r.error().message();
+  ASSERT_TRUE(d.off_hook(0));
+  EXPECT_FALSE(d.flash(0, 0));
+  EXPECT_FALSE(d.flash(0, -2));
+  EXPECT_FALSE(d.flash(0, 10001));
+  EXPECT_TRUE(d.flash(0, 10000));
+}
+
+TEST(SimDriver, FlashMutesTheLineWhileTheLoopIsOpen) {
+  SimDriver d(one_phone());
+  ASSERT_TRUE(d.off_hook(0));
+  ASSERT_TRUE(d.play_tone(0, 1000));
+  ticks(d.port(0), 20);
+  ASSERT_TRUE(d.flash(0, 200));  // at once: the hook has settled
+  const auto audio = ticks(d.port(0), 20);
+  EXPECT_EQ(dsp::level_dbfs(std::span(audio).subspan(0, 10 * 160)), -120.0);
+  EXPECT_GT(dsp::level_dbfs(std::span(audio).subspan(19 * 160, 160)), -20.0);  // closed again
+}
+
+TEST(SimDriver, DisconnectBatteryShowsInStatus) {
+  SimDriver d(one_phone());
+  auto& port = d.port(0);
+  tick(port);
+  EXPECT_TRUE(status(d).battery);
+  EXPECT_EQ(status(d).battery_drops, 0u);
+  port.disconnect_battery(100);  // five ticks
+  EXPECT_TRUE(status(d).battery);  // from the next tick
+  for (int t = 0; t < 5; ++t) {
+    tick(port);
+    EXPECT_FALSE(status(d).battery) << "tick " << t;
+  }
+  tick(port);
+  EXPECT_TRUE(status(d).battery);
+  EXPECT_EQ(status(d).battery_drops, 1u);
+  port.disconnect_battery(0);  // nothing
+  port.disconnect_battery(10);  // one tick
+  tick(port);
+  EXPECT_FALSE(status(d).battery);
+  tick(port);
+  EXPECT_TRUE(status(d).battery);
+  EXPECT_EQ(status(d).battery_drops, 2u);
+  EXPECT_TRUE(drain(d).empty());  // no hook events
+}
+
+TEST(SimDriver, CountsPolarityChangesShorterThanATick) {
+  SimDriver d(one_phone());
+  auto& port = d.port(0);
+  port.set_polarity(true);
+  port.set_polarity(false);  // between two ticks
+  port.set_polarity(false);  // no change
+  tick(port);
+  auto s = status(d);
+  EXPECT_FALSE(s.polarity_reversed);
+  EXPECT_EQ(s.polarity_changes, 2u);
+  port.set_polarity(true);
+  tick(port);
+  s = status(d);
+  EXPECT_TRUE(s.polarity_reversed);
+  EXPECT_EQ(s.polarity_changes, 3u);
+}
+
 // ---- caller ID and ring measurement ----
 
 // Feeds `audio` to the phone (as the line's audio, frame by frame), padded with silence.
@@ -485,6 +670,7 @@ TEST(SimDriver, NttPhoneRespondsToCarOnlyAtTheSecondBurst) {
   port.set_ring(true);
   tick(port);
   EXPECT_TRUE(status(d).off_hook);  // the primary response
+  tick(port);
   auto events = drain(d);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, LineEventType::off_hook);
@@ -495,6 +681,7 @@ TEST(SimDriver, NttPhoneRespondsToCarOnlyAtTheSecondBurst) {
   EXPECT_FALSE(st.off_hook);  // hung up after the message
   EXPECT_EQ(st.caller_id_count, 1);
   EXPECT_EQ(st.caller_id.id.number, "2025550150");
+  ticks(port, kHangUpTicks);  // reported as any hang-up is
   events = drain(d);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, LineEventType::on_hook);
@@ -512,6 +699,7 @@ TEST(SimDriver, NttPhoneHangsUpAfterItsPrimaryResponseWhenNoDataComes) {
   EXPECT_TRUE(status(d).off_hook);
   ticks(port, 4000 / 20);  // the phone gives up after 4 s (sim_port.hpp kPrimaryResponseMs)
   EXPECT_FALSE(status(d).off_hook);
+  ticks(port, kHangUpTicks);
   auto events = drain(d);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].type, LineEventType::on_hook);

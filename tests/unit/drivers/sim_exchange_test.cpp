@@ -24,6 +24,9 @@ struct TimedEvent {
   LineEventType type = LineEventType::alarm;
 };
 
+// Ticks for the exchange to see an open loop as a release (flash_max_ms = 900).
+constexpr int kReleaseTicks = dsp::HookTiming{}.flash_max_ms / 20 + 1;
+
 const dsp::CallerId kCaller{.number = "2025550150", .name = "ALICE", .month = 12, .day = 1, .hour = 9, .minute = 30};
 
 // One exchange line (port 0) with a few subscribers, ticked by hand.
@@ -77,6 +80,13 @@ class Rig {
   std::vector<int16_t> frames(int from_tick, int n) const {
     const auto b = all_.begin() + (from_tick - 1) * static_cast<int>(base::kFrameSamples);
     return {b, b + n * static_cast<int>(base::kFrameSamples)};
+  }
+
+  // The gateway goes on hook; the exchange takes it as a release once the
+  // loop has been open longer than flash_max_ms (900 ms: 46 ticks).
+  void release() {
+    port().set_hook(false);
+    run(kReleaseTicks);
   }
 
   // Writes DTMF digits as the gateway does (100 ms on, 100 ms off).
@@ -295,13 +305,13 @@ TEST(SimExchange, ReleaseReturnsToIdleAndRestoresThePolarity) {
   rig.run(60);
   ASSERT_EQ(rig.status().state, "connected");
   rig.port().set_hook(false);
-  const auto audio = rig.run(3);
+  const auto audio = rig.run(kReleaseTicks);
   auto s = rig.status();
   EXPECT_EQ(s.state, "idle");
   EXPECT_FALSE(s.seized);
   EXPECT_FALSE(s.polarity_reversed);
   EXPECT_EQ(ticks_of(rig.events(), LineEventType::polarity_reversal).size(), 2u);
-  EXPECT_EQ(dsp::level_dbfs(audio), -120.0);
+  EXPECT_EQ(dsp::level_dbfs(audio), -120.0);  // an open loop carries nothing
   // A new seizure starts afresh.
   rig.port().set_hook(true);
   rig.run(2);
@@ -323,8 +333,7 @@ TEST(SimExchange, FarHangupWithLoopDrop) {
   EXPECT_EQ(rig.event_types(), std::vector<LineEventType>{LineEventType::loop_drop});
   EXPECT_EQ(dsp::level_dbfs(audio), -120.0);  // no far tone any more
   EXPECT_EQ(rig.status().state, "disconnected");
-  rig.port().set_hook(false);
-  rig.run(1);
+  rig.release();
   EXPECT_EQ(rig.status().state, "idle");
 }
 
@@ -341,8 +350,7 @@ TEST(SimExchange, FarHangupWithPolarityReversal) {
   EXPECT_EQ(rig.event_types(), std::vector<LineEventType>{LineEventType::polarity_reversal});
   EXPECT_FALSE(rig.status().polarity_reversed);
   EXPECT_EQ(rig.status().state, "disconnected");
-  rig.port().set_hook(false);
-  rig.run(1);
+  rig.release();
   EXPECT_EQ(rig.status().state, "idle");
   EXPECT_EQ(rig.events().size(), 1u);  // already normal: no reversal on release
 }
@@ -512,17 +520,17 @@ TEST(SimExchange, NttCarUntilThePrimaryResponseThenDataThenRinging) {
   EXPECT_EQ(msg.format, dsp::CallerIdFormat::jclip);
   EXPECT_EQ(msg.id.number, kCaller.number);
   EXPECT_EQ(rig.event_types(), std::vector<LineEventType>{LineEventType::ring_stop});
-  EXPECT_EQ(rig.events()[0].tick, 61);
+  EXPECT_EQ(rig.events()[0].tick, 62);  // the seizure counts after debounce_ms (30 ms: 2 ticks)
   EXPECT_TRUE(rig.status().seized);
   EXPECT_EQ(rig.status().state, "caller_id");
 
   rig.events().clear();
   rig.port().set_hook(false);  // end of the primary response
   const int on_hook = rig.now() + 1;
-  rig.run(100);
+  rig.run(120);
   const auto starts = ticks_of(rig.events(), LineEventType::ring_start);
   ASSERT_EQ(starts.size(), 1u);
-  EXPECT_NEAR(starts[0] - on_hook, 10, 1);  // ring_delay_ms = 200
+  EXPECT_NEAR(starts[0] - on_hook, kReleaseTicks - 1 + 10, 1);  // on hook after flash_max_ms, then ring_delay_ms = 200
   EXPECT_EQ(ticks_of(rig.events(), LineEventType::ring_stop), std::vector<int>{starts[0] + 50});  // 1 s on
   EXPECT_EQ(rig.status().state, "ringing_line");
   EXPECT_EQ(rig.status().rings, 1);
@@ -557,9 +565,9 @@ TEST(SimExchange, AnswerStopsRingingAndConnectsBothWays) {
   ASSERT_TRUE(rig.driver().exchange_call(0, {.caller = kCaller, .tone_hz = 800, .listen_hz = 1336}));
   rig.run(50);
   rig.port().set_hook(true);
-  rig.run(1);
+  rig.run(2);
   EXPECT_EQ(rig.event_types(), (std::vector<LineEventType>{LineEventType::ring_start, LineEventType::ring_stop}));
-  EXPECT_EQ(rig.events()[1].tick, 51);
+  EXPECT_EQ(rig.events()[1].tick, 52);  // debounce_ms = 30: the second tick off hook
   auto s = rig.status();
   EXPECT_EQ(s.state, "connected");
   EXPECT_FALSE(s.ringing);
@@ -577,8 +585,7 @@ TEST(SimExchange, AnswerStopsRingingAndConnectsBothWays) {
   ASSERT_TRUE(rig.driver().exchange_hangup(0));
   rig.run(1);
   EXPECT_EQ(rig.events().back().type, LineEventType::loop_drop);
-  rig.port().set_hook(false);
-  rig.run(1);
+  rig.release();
   EXPECT_EQ(rig.status().state, "idle");
 }
 
@@ -618,6 +625,214 @@ TEST(SimExchange, RefusesASecondCallOnABusyLine) {
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(SimError::busy));
   EXPECT_FALSE(seized.driver().exchange_call(0, {.tone_hz = 5000}));
+}
+
+// ---- pulse dialing by the gateway ----
+
+// Ticks the port's dialer takes for `digits`: 5 per pulse (60 ms break, 40 ms
+// make), then the 700 ms (35 ticks) interdigit pause after each digit.
+int pulse_ticks(const std::string& digits) {
+  int n = 0;
+  for (const char d : digits) n += (d == '0' ? 10 : d - '0') * 5 + 35;
+  return n;
+}
+
+TEST(SimExchange, PulseDialedNumberIsCollectedAndConnected) {
+  Rig rig;
+  rig.port().set_hook(true);
+  rig.run(5);
+  ASSERT_EQ(rig.status().state, "dialtone");
+  const int dialed = rig.now() + 1;  // the dialer starts at the next tick
+  rig.port().pulse_dial("5551234");
+  int not_seized = 0;
+  rig.run(pulse_ticks("5551234") + 1, {}, [&](const base::AudioFrame&) {
+    if (!rig.status().seized) ++not_seized;
+  });
+  EXPECT_EQ(not_seized, 0);  // no break was taken for a hang-up
+  auto s = rig.status();
+  EXPECT_EQ(s.digits, "5551234");
+  EXPECT_EQ(s.far_number, "5551234");
+  EXPECT_EQ(s.state, "ringing_far");
+  // The first digit (five pulses) counts after a make of pulse_interdigit_ms
+  // (250 ms) that begins 40 ms before the fifth pulse ends.
+  EXPECT_EQ(rig.when("collecting") - dialed, 25 - 2 + 12);
+  // The last digit: complete at once, while the dialer pauses.
+  EXPECT_EQ(rig.when("ringing_far") - dialed, pulse_ticks("5551234") - 35 - 2 + 12);
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::dial_complete), std::vector<int>{dialed + pulse_ticks("5551234")});
+  // Ringback, then the answer.
+  const auto ringback = rig.run(20);
+  EXPECT_NEAR(ratio(ringback, 440), 0.5, 0.1);
+  EXPECT_NEAR(ratio(ringback, 480), 0.5, 0.1);
+  rig.run(60);
+  EXPECT_EQ(rig.status().state, "connected");
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::polarity_reversal).size(), 1u);
+}
+
+TEST(SimExchange, PulseBreaksAreSilentAndZeroIsTenPulses) {
+  Rig rig;
+  rig.port().set_hook(true);
+  rig.run(5);
+  rig.port().pulse_dial("0");
+  const auto audio = rig.run(pulse_ticks("0") + 1);
+  EXPECT_EQ(rig.status().digits, "0");
+  EXPECT_EQ(rig.status().state, "collecting");
+  // Dial tone until the first break, silence in each break, nothing after the digit.
+  EXPECT_LT(dsp::level_dbfs(std::vector<int16_t>(audio.begin(), audio.begin() + 3 * 160)), -100.0);
+  EXPECT_GT(dsp::level_dbfs(std::vector<int16_t>(audio.begin() + 3 * 160, audio.begin() + 5 * 160)), -40.0);
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::dial_complete).size(), 1u);
+}
+
+TEST(SimExchange, APulseBreakIsNotAHangUpButARealOneStillIs) {
+  Rig rig;
+  rig.port().set_hook(true);
+  rig.run(5);
+  rig.dial("5551234");
+  rig.run(60);
+  ASSERT_EQ(rig.status().state, "connected");
+  // Pulses on a connected call: breaks well under flash_max_ms, the call stays up.
+  rig.port().pulse_dial("99");
+  rig.run(pulse_ticks("99") + 1);
+  EXPECT_EQ(rig.status().state, "connected");
+  EXPECT_EQ(rig.status().digits, "5551234");  // no longer collecting
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::dial_complete).size(), 1u);
+  // A break of 800 ms (a flash) is no release either.
+  rig.port().set_hook(false);
+  rig.run(40);
+  rig.port().set_hook(true);
+  rig.run(5);
+  EXPECT_EQ(rig.status().state, "connected");
+  EXPECT_TRUE(rig.status().seized);
+  // On hook past flash_max_ms: released.
+  rig.port().set_hook(false);
+  rig.run(kReleaseTicks - 2);
+  EXPECT_EQ(rig.status().state, "connected");
+  rig.run(2);
+  EXPECT_EQ(rig.status().state, "idle");
+  EXPECT_FALSE(rig.status().seized);
+}
+
+TEST(SimExchange, GoingOnHookCancelsPulseDialingAndOnHookDialsNothing) {
+  Rig rig;
+  rig.port().pulse_dial("5");  // on hook: complete at once, nothing dialed
+  rig.run(2);
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::dial_complete), std::vector<int>{1});
+  EXPECT_EQ(rig.status().state, "idle");
+
+  rig.events().clear();
+  rig.port().set_hook(true);
+  rig.run(5);
+  rig.port().pulse_dial("987");
+  rig.run(20);
+  rig.release();
+  rig.run(200);
+  EXPECT_TRUE(ticks_of(rig.events(), LineEventType::dial_complete).empty());
+  EXPECT_EQ(rig.status().state, "idle");
+  // The next seizure dials afresh.
+  rig.port().set_hook(true);
+  rig.run(5);
+  rig.port().pulse_dial("2");
+  rig.run(pulse_ticks("2") + 1);
+  EXPECT_EQ(rig.status().digits, "2");
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::dial_complete).size(), 1u);
+}
+
+TEST(SimExchange, PulseDialingWaitsForTheSeizureToBeSeen) {
+  Rig rig;
+  rig.port().set_hook(true);
+  rig.port().pulse_dial("55");  // at once, before the exchange has seen the loop
+  rig.run(pulse_ticks("55") + 3);
+  EXPECT_EQ(rig.status().digits, "55");
+  // The seizure counts at tick 2 (debounce_ms = 30); the dialer starts at tick 3.
+  EXPECT_EQ(ticks_of(rig.events(), LineEventType::dial_complete), std::vector<int>{3 + pulse_ticks("55")});
+}
+
+TEST(SimExchange, PulseDialingFollowsTheLinesHookTiming) {
+  // An exchange that takes anything up to 50 ms for a pulse: the dialer's 60 ms breaks are not pulses.
+  Rig rig({.hook = {.pulse_break_max_ms = 50}});
+  rig.port().set_hook(true);
+  rig.run(5);
+  rig.port().pulse_dial("3");
+  rig.run(pulse_ticks("3"));
+  EXPECT_EQ(rig.status().digits, "");
+  EXPECT_EQ(rig.status().state, "dialtone");
+}
+
+// ---- silence disconnect ----
+
+TEST(SimExchange, FarHangupWithSilenceSendsNothing) {
+  Rig rig({.disconnect = SimExchangeLineConfig::Disconnect::silence});
+  rig.port().set_hook(true);
+  rig.run(5);
+  rig.dial("5551234");
+  rig.run(60);
+  ASSERT_EQ(rig.status().state, "connected");
+  ASSERT_TRUE(rig.status().polarity_reversed);
+  rig.events().clear();
+  ASSERT_TRUE(rig.driver().exchange_hangup(0));
+  const auto audio = rig.run(500);
+  EXPECT_TRUE(rig.events().empty());          // no reversal, no loop drop
+  EXPECT_EQ(dsp::level_dbfs(audio), -120.0);  // no tone: the far party's 1000 Hz stopped
+  auto s = rig.status();
+  EXPECT_EQ(s.state, "disconnected");
+  EXPECT_TRUE(s.polarity_reversed);
+  rig.release();
+  EXPECT_EQ(rig.status().state, "idle");
+}
+
+// ---- the far party presses keys ----
+
+TEST(SimExchange, FarPartyKeysAreHeardAsDtmfOnceAnswered) {
+  Rig rig;
+  ASSERT_TRUE(rig.driver().exchange_call(0, {.caller = kCaller, .tone_hz = 0}));
+  rig.run(20);
+  auto r = rig.driver().exchange_dial(0, "123#");
+  ASSERT_FALSE(r);  // still ringing
+  EXPECT_TRUE(r.error().is(SimError::bad_argument));
+  EXPECT_NE(r.error().message().find("answered"), std::string::npos) << r.error().message();
+
+  rig.port().set_hook(true);
+  rig.run(3);
+  ASSERT_EQ(rig.status().state, "connected");
+  EXPECT_FALSE(rig.driver().exchange_dial(0, ""));
+  EXPECT_FALSE(rig.driver().exchange_dial(0, "12x"));
+  EXPECT_FALSE(rig.driver().exchange_dial(0, std::string(33, '1')));
+  ASSERT_TRUE(rig.driver().exchange_dial(0, "159*#d"));
+  dsp::DtmfDetector rx;
+  std::string heard;
+  int first = 0;
+  const auto audio = rig.run(6 * 8 + 4, {}, [&](const base::AudioFrame& f) {
+    for (const auto& e : rx.process(f)) {
+      if (e.end) continue;
+      heard += e.digit;
+      if (first == 0) first = rig.now() + 1;
+    }
+  });
+  EXPECT_EQ(heard, "159*#D");
+  EXPECT_LE(first, rig.now() - 6 * 8 + 3);  // at once (80 ms on, 80 ms off)
+  // -10 dBm0 per tone, as the phones dial: two tones of 7200 peak, -13 dBFS or so.
+  EXPECT_NEAR(dsp::level_dbfs(std::vector<int16_t>(audio.begin() + 160, audio.begin() + 3 * 160)), -13.1, 1.5);
+  EXPECT_EQ(rig.status().state, "connected");
+
+  // A hang-up drops what is left.
+  ASSERT_TRUE(rig.driver().exchange_dial(0, "0000"));
+  heard.clear();
+  const auto listen = [&](const base::AudioFrame& f) {
+    for (const auto& e : rx.process(f)) {
+      if (!e.end) heard += e.digit;
+    }
+  };
+  rig.run(5, {}, listen);  // the first 0 (80 ms), then the far party hangs up
+  ASSERT_TRUE(rig.driver().exchange_hangup(0));
+  rig.run(40, {}, listen);
+  EXPECT_EQ(heard, "0");
+  EXPECT_FALSE(rig.driver().exchange_dial(0, "1"));  // disconnected
+}
+
+TEST(SimExchange, ExchangeDialRefusesFxsPorts) {
+  SimDriver d({.phones = {{.name = "fxs1"}}, .exchange_lines = {{}}});
+  auto r = d.exchange_dial(0, "1");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(SimError::bad_port));
 }
 
 }  // namespace

@@ -115,5 +115,37 @@ TEST(Channel, DetectsDtmfFromTheLine) {
   EXPECT_EQ(got, "4+4-2+2-");
 }
 
+// Silence supervision on FXO lines: a second below -45 dBm0 makes the line
+// quiet (once), and sound (here -40 dBm0 of 1 kHz, just above) ends it.
+TEST(Channel, ReportsAQuietLineAfterOneSecondAndSoundAgainAtOnce) {
+  Channel ch(*find_tone_profile("US"));
+  ch.enable_caller_id(CallerIdFormat::bell202_mdmf, true);
+  const base::AudioFrame silence{};
+  std::vector<int16_t> faint;
+  test::append_tones(faint, {{1000, -50}}, base::kFrameMs);
+  base::AudioFrame quiet_noise{};
+  std::copy(faint.begin(), faint.end(), quiet_noise.begin());
+  std::vector<int16_t> loud;
+  test::append_tones(loud, {{1000, -40}}, base::kFrameMs);
+  base::AudioFrame sound{};
+  std::copy(loud.begin(), loud.end(), sound.begin());
+
+  int quiet = 0, after_ms = 0;
+  for (int ms = base::kFrameMs; ms <= 3000; ms += base::kFrameMs) {
+    ch.process_tx(ms % 40 == 0 ? silence : quiet_noise);
+    if (ch.quiet_started()) {
+      ++quiet;
+      if (after_ms == 0) after_ms = ms;
+    }
+    EXPECT_FALSE(ch.sound_started());
+  }
+  EXPECT_EQ(quiet, 1);
+  EXPECT_EQ(after_ms, 1000);
+  ch.process_tx(sound);
+  EXPECT_TRUE(ch.sound_started());
+  ch.process_tx(sound);
+  EXPECT_FALSE(ch.sound_started());
+}
+
 }  // namespace
 }  // namespace sipline::dsp

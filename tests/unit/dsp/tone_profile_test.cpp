@@ -342,10 +342,27 @@ TEST(ToneProfileToml, CallerIdFollowsEachCountrysStandard) {
 TEST(ToneProfileToml, HookAndDisconnectFollowNationalPractice) {
   EXPECT_EQ(find_tone_profile("US")->disconnect.loop_drop_ms, 800);
   EXPECT_FALSE(find_tone_profile("US")->disconnect.polarity_reversal);
-  EXPECT_EQ(find_tone_profile("UK")->hook.flash_min_ms, 50);
+  EXPECT_EQ(find_tone_profile("UK")->hook.flash_min_ms, 80);
   EXPECT_EQ(find_tone_profile("UK")->hook.flash_max_ms, 150);
   EXPECT_EQ(find_tone_profile("US")->hook.flash_max_ms, 900);
-  for (const std::string& name : tone_profile_names()) EXPECT_TRUE(find_tone_profile(name)->disconnect.busy_tone);
+  for (const std::string& name : tone_profile_names()) {
+    SCOPED_TRACE(name);
+    const ToneProfile& p = *find_tone_profile(name);
+    EXPECT_TRUE(p.disconnect.busy_tone);
+    // A rotary dial pulse (60-67 ms break) is no flash, and no flash is a pulse.
+    EXPECT_GE(p.hook.pulse_break_max_ms, 67);
+    EXPECT_LT(p.hook.pulse_break_max_ms, p.hook.flash_min_ms);
+  }
+  // Only the US receiver off-hook tone is sourced (GR-506).
+  EXPECT_FALSE(find_tone_profile("US")->howler.empty());
+  EXPECT_TRUE(find_tone_profile("DE")->howler.empty());
+}
+
+TEST(ToneProfileToml, PulseTimingMustLeaveRoomForAFlash) {
+  auto p = parse_tone_profile_text("[hook]\npulse_break_max_ms = 950\n", find_tone_profile("US"));
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("pulse_break_max_ms"), std::string::npos) << p.error().message;
+  EXPECT_EQ(p.error().line, 2);
 }
 
 TEST(ToneProfileToml, AlertNamesRoundTrip) {

@@ -246,6 +246,59 @@ number = "201"
   expect_invalid_at_line("[[lines.port]]\nname = \"p\"\nkind = \"fxx\"\nnumber = \"1\"\n", 3, "(fxs, fxo)");
 }
 
+TEST(Config, DisaPulseDialingAndSilenceOnFxoPorts) {
+  auto c = parse_config(R"(
+[lines]
+howler_after_ms = 5000
+howler_ms = 0
+[[lines.port]]
+name = "phone"
+number = "201"
+polarity_on_answer = true
+reoriginate = true
+[[lines.port]]
+name = "line"
+kind = "fxo"
+number = "5550100"
+dial_mode = "pulse"
+silence_timeout_s = 60
+disa_pin = "4711"
+disa_allow = ["+12025550150", "2025550151"]
+permissions = ["international"]
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->lines.howler_after_ms, 5000);
+  EXPECT_EQ(c->lines.howler_ms, 0);
+  const auto& phone = c->lines.ports[0];
+  EXPECT_TRUE(phone.polarity_on_answer);
+  EXPECT_TRUE(phone.reoriginate);
+  const auto& line = c->lines.ports[1];
+  EXPECT_EQ(line.dial_mode, "pulse");
+  EXPECT_EQ(line.silence_timeout_s, 60);
+  EXPECT_EQ(line.disa_pin, "4711");  // a PIN alone makes forward_to optional: every caller keys it
+  EXPECT_EQ(line.disa_allow, (std::vector<std::string>{"+12025550150", "2025550151"}));
+  EXPECT_TRUE(line.forward_to.empty());
+
+  auto defaults = parse_config("", "t.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->lines.howler_after_ms, 30000);
+  EXPECT_FALSE(defaults->lines.ports[0].reoriginate);
+
+  const std::string fxo = "[[lines.port]]\nname = \"l\"\nkind = \"fxo\"\nnumber = \"1\"\n";
+  expect_invalid_at_line(fxo + "disa_pin = \"12\"\n", 5, "4 to 16 digits");
+  expect_invalid_at_line(fxo + "disa_pin = \"12a4\"\n", 5, "4 to 16 digits");
+  expect_invalid_at_line(fxo + "forward_to = \"sip:a@b\"\ndisa_allow = [\"12-34\"]\n", 6, "not a caller ID number");
+  // An allow-list alone still needs a target for everyone else.
+  expect_invalid_at_line(fxo + "disa_allow = [\"1234\"]\n", 1, "needs forward_to");
+  expect_invalid_at_line(fxo + "forward_to = \"sip:a@b\"\ndial_mode = \"rotary\"\n", 6, "dtmf or pulse");
+  expect_invalid_at_line(fxo + "forward_to = \"sip:a@b\"\nsim_disconnect = \"hum\"\n", 6, "or silence");
+  expect_invalid_at_line(fxo + "forward_to = \"sip:a@b\"\nreoriginate = true\n", 6, "only for kind = \"fxs\"");
+  expect_invalid_at_line("[[lines.port]]\nname = \"p\"\nnumber = \"1\"\ndisa_pin = \"1234\"\n", 4,
+                         "only for kind = \"fxo\"");
+  expect_invalid_at_line("[lines]\nhowler_after_ms = 10\n", 2, "howler_after_ms");
+}
+
 TEST(Config, FxoAnswerPolicyAndTheSimulatedExchange) {
   auto c = parse_config(R"(
 [[lines.port]]
@@ -272,7 +325,7 @@ tone_hz = 1000
   const std::string fxo =
       "[[lines.port]]\nname = \"l\"\nkind = \"fxo\"\nnumber = \"1\"\nforward_to = \"sip:a@b\"\n";
   expect_invalid_at_line(fxo + "answer_on = \"ring\"\n", 6, "polarity, dialed or voice");
-  expect_invalid_at_line(fxo + "sim_disconnect = \"cut\"\n", 6, "loop_drop, polarity_reversal or busy_tone");
+  expect_invalid_at_line(fxo + "sim_disconnect = \"cut\"\n", 6, "loop_drop, polarity_reversal, busy_tone or silence");
   expect_invalid_at_line(fxo + "sim_answer_polarity = 1\n", 6, "a boolean");
   expect_invalid_at_line("[[sim.subscriber]]\nnumber = \"12a\"\n", 1, "DTMF digits");
   expect_invalid_at_line("[[sim.subscriber]]\nnumber = \"1\"\nbehaviour = \"maybe\"\n", 3, "answer, busy or no_answer");

@@ -37,13 +37,35 @@
 // The other channels work normally. An FXS port whose phone is already off
 // hook at open queues one off_hook event (DAHDI reports only changes).
 //
+// Pulse dialing (FXO, pulse_dial): the kernel dials. The port sets the
+// channel's pulse times (DAHDI_SET_PARAMS: 60 ms break, 40 ms make, 700 ms
+// after each digit) and appends "P<digits>" with DAHDI_DIAL; dahdi-base.c
+// (__do_dtmf) switches to pulse mode on 'P' ('T' would select DTMF), opens
+// and closes the loop through the card's hook (DAHDI_TXSIG_ONHOOK/OFFHOOK
+// for pulsebreaktime/pulsemaketime, pulseaftertime after the digit) and
+// queues DAHDI_EVENT_DIALCOMPLETE when the string is done: dial_complete.
+// It pulses only while the channel is off hook (digits given on hook are
+// skipped), any DAHDI_HOOK cancels the rest, and DAHDI_DIAL fails with
+// ENODATA when no tone zone is loaded (system.conf loadzone).
+//
+// Open switching interval (FXS, disconnect_battery): DAHDI's kewlstart
+// disconnect. DAHDI_HOOK DAHDI_ONHOOK on an fxoks channel that is not idle
+// (dahdi_hangup) sends DAHDI_TXSIG_KEWL (the card opens the loop: no
+// battery) for DAHDI_KEWLTIME, then keeps the channel idle for
+// DAHDI_AFTERKEWLTIME; both are fixed in the kernel (500 ms and 300 ms,
+// include/dahdi/kernel.h), so the interval asked for is not honoured. The
+// port first sends DAHDI_OFFHOOK so that a channel whose phone went off hook
+// by itself (still idle for the kernel) is not idle any more. fxols and fxogs
+// channels have no kewlstart: they get no OSI. An ONHOOK event follows only
+// when the card saw the loop open during the interval.
+//
 // Limits: analog FXS/FXO channels only (no E1/T1 CAS or PRI); the caller
 // drives the ring cadence (set_ring on/off), the card's tone zone cadence is
 // replaced by one 30 s burst at open; no hardware echo canceller or DTMF
 // detection is enabled (dsp/ does those).
 //
-// Thread: construct, drain_events(), set_ring/set_polarity/set_hook and
-// errors() on the control thread; read()/write() on the port's media worker;
+// Thread: construct, drain_events(), set_ring/set_polarity/set_hook,
+// disconnect_battery/pulse_dial and errors() on the control thread; read()/write() on the port's media worker;
 // port_status() on any thread.
 #include <cstddef>
 #include <cstdint>
@@ -85,6 +107,13 @@ struct DahdiParams {
   std::string name;        // e.g. "WCTDM/4/0"
 };
 
+// The channel's pulse dialing times (dahdi_params pulse*time), in ms.
+struct DahdiPulseTiming {
+  int break_ms = 0;   // pulsebreaktime: loop open per pulse
+  int make_ms = 0;    // pulsemaketime: loop closed per pulse
+  int after_ms = 0;   // pulseaftertime: loop closed after each digit
+};
+
 class DahdiIo {
  public:
   virtual ~DahdiIo() = default;
@@ -98,6 +127,12 @@ class DahdiIo {
   virtual int hook(int fd, int op) = 0;                      // DAHDI_HOOK: DAHDI_OFFHOOK, DAHDI_RING, ...
   virtual int get_event(int fd, int& event) = 0;             // DAHDI_GETEVENT (DAHDI_EVENT_NONE = 0)
   virtual int set_polarity(int fd, bool reversed) = 0;       // DAHDI_SETPOLARITY
+  // DAHDI_GET_PARAMS, then DAHDI_SET_PARAMS with these pulse times (the other
+  // times as read).
+  virtual int set_pulse_timing(int fd, const DahdiPulseTiming& timing) = 0;
+  // DAHDI_DIAL, DAHDI_DIAL_OP_APPEND: queues `dial_string` (at most 255
+  // characters; 'P' pulse, 'T' DTMF, then digits) for the kernel to dial.
+  virtual int dial(int fd, std::string_view dial_string) = 0;
   // Realtime: bytes moved, or -errno (EAGAIN: no block; ELAST, which
   // <dahdi/user.h> defines as 500: an event is pending).
   virtual long read(int fd, std::span<std::byte> data) = 0;

@@ -34,6 +34,7 @@ enum class LineEventType {
   polarity_reversal,  // FXO: the exchange reversed the line polarity
   loop_drop,          // FXO: loop current dropped (disconnect)
   alarm,              // hardware alarm
+  dial_complete,      // FXO: pulse dialing (pulse_dial) has finished
 };
 
 struct LineEvent {
@@ -55,6 +56,14 @@ class LinePort {
   virtual void set_polarity(bool reversed) = 0;
   // FXO: take the line off hook (seize/answer) or put it back on hook.
   virtual void set_hook(bool off_hook) = 0;
+  // FXS: removes battery (loop current) from the phone for `ms`, then
+  // restores it: an open switching interval, the calling party control
+  // disconnect signal that answering machines listen for.
+  virtual void disconnect_battery(int ms) = 0;
+  // FXO, off hook: dials `digits` (0-9) by loop-disconnect pulses in real
+  // time, 10 pulses per second (60 ms break, 40 ms make) with a pause between
+  // digits; a dial_complete event follows the last one.
+  virtual void pulse_dial(std::string_view digits) = 0;
 
   // Realtime: the next 20 ms of audio coming from the line.
   virtual void read(base::FrameSpan from_line) = 0;

@@ -5,9 +5,13 @@
 //
 // A SimPhone sits at the far end of an FXS port. It has a hook switch, sees
 // the ringing voltage (and counts rings), dials by sending real DTMF audio into
-// the line, can play a WAV file or a tone into the line, records what it hears
-// (written out as a WAV file), detects DTMF digits it hears, reports how
-// strongly it hears a given frequency, and can auto-answer after a delay.
+// the line or by rotary dial pulses, flashes the hook, can play a WAV file or
+// a tone into the line, records what it hears (written out as a WAV file),
+// detects DTMF digits it hears, reports how strongly it hears a given
+// frequency, sees polarity reversals and battery drops, and can auto-answer
+// after a delay. The port reads its hook switch as a line card does
+// (HookClassifier, SimPhoneConfig::hook), so hook events are as timed as real
+// ones: off_hook after debounce_ms, on_hook only after flash_max_ms.
 //
 // Threads: the phone's behaviour runs inside the port's read()/write() on the
 // media worker (the 20 ms tick is the phone's clock, so it is deterministic in
@@ -15,20 +19,28 @@
 // take effect at the next tick; status() is a snapshot readable from any thread.
 //
 // An exchange line (SimExchangeLineConfig) is an FXO port: the gateway seizes
-// it (set_hook(true)), hears dial tone, dials DTMF, and the exchange routes the
+// it (set_hook(true)), hears dial tone, dials DTMF or pulses (pulse_dial), and
+// the exchange routes the
 // number to one of its SimSubscriberConfig subscribers (ringback, answer with
 // an optional polarity reversal, busy, no answer; unknown numbers get SIT then
 // congestion). exchange_call() rings the port with the profile's cadence and
 // sends caller ID with the profile's (or the call's) alerting: first ring,
 // line reversal, DT-AS, RP-AS or NTT's CAR with primary response.
 // exchange_hangup() clears from the far end with the line's disconnect
-// signal. The exchange also runs in the port's read()/write() on the media
+// signal; exchange_dial() makes the far party press keys (DTMF into the line).
+// The exchange reads the port's loop (its hook, pulse breaks included) through
+// a HookClassifier with the line's HookTiming, as a real exchange would: a
+// seizure counts after debounce_ms, a release only once the loop has been
+// open longer than flash_max_ms (shorter breaks are dial pulses, or flashes,
+// which it ignores). The exchange also runs in the port's read()/write() on the media
 // tick; FXO events: ring_start/ring_stop (each edge of the ringing voltage,
 // RP-AS and CAR included), polarity_reversal (every change, also the return
-// to normal when a call clears), loop_drop.
-// Limits: DTMF dialing only (no pulse dialing, no hook flash); no permanent
-// signal (dial tone without digits) timeout; one call per line.
+// to normal when a call clears), loop_drop, dial_complete (the port's own
+// pulse dialer is done).
+// Limits: no hook flash services (a flash is ignored); no permanent signal
+// (dial tone without digits) timeout; one call per line.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +62,9 @@ struct SimPhoneStatus {
   bool playing = false;          // a WAV file or tone is being sent into the line
   bool recording = false;
   bool polarity_reversed = false;
+  uint64_t polarity_changes = 0; // changes of the line polarity since start (none missed between polls)
+  bool battery = true;           // false during a disconnect_battery() interval (open switching interval)
+  uint64_t battery_drops = 0;    // disconnect_battery() intervals since start (not reset by the hook)
   std::string heard_digits;      // DTMF digits detected in the audio heard, since off hook
   double listen_hz = 0;          // frequency being watched (0 = none)
   double listen_ratio = 0;       // its power ratio over the last 200 ms (0..1), see dsp::tone_power_ratio
@@ -71,6 +86,11 @@ struct SimPhoneConfig {
   // CAR signal with the off-hook primary response.
   dsp::CallerIdFormat caller_id = dsp::CallerIdFormat::none;
   bool caller_id_auto = true;
+  // How the port reads the phone's hook switch (the port's country profile):
+  // the hook events it reports (off_hook after debounce_ms, on_hook once on
+  // hook longer than flash_max_ms, flash, pulse_digit) come from a
+  // HookClassifier with this timing; flash() defaults to its middle.
+  dsp::HookTiming hook{};
 };
 
 // One exchange line: an FXO port (after the phones' ports, in this order).
@@ -83,9 +103,12 @@ struct SimExchangeLineConfig {
   bool answer_polarity_reversal = true;  // reverse the line when the far party answers an outgoing call
   // How the exchange tells the FXO port the far party hung up: reverse the
   // polarity again, drop the loop current for loop_drop_ms (a loop_drop
-  // event), or busy tone until the port releases.
-  enum class Disconnect { polarity_reversal, loop_drop, busy_tone } disconnect = Disconnect::loop_drop;
+  // event), busy tone until the port releases, or nothing at all (`silence`:
+  // the line just goes quiet, as on many PBX and cable lines).
+  enum class Disconnect { polarity_reversal, loop_drop, busy_tone, silence } disconnect = Disconnect::loop_drop;
   int loop_drop_ms = 800;
+  // How the exchange reads the port's loop: seizure, release, dial pulses.
+  dsp::HookTiming hook{};
 };
 
 // A subscriber of the exchange that the FXO ports can call (outgoing calls).
@@ -116,7 +139,7 @@ struct SimExchangeStatus {
   // idle, dialtone, collecting, ringing_far, connected, busy, unobtainable,
   // ringing_line, caller_id, disconnected
   std::string state = "idle";
-  bool seized = false;             // the FXO port is off hook
+  bool seized = false;             // the exchange sees the FXO port off hook (through pulse breaks, until a release)
   bool polarity_reversed = false;
   bool ringing = false;            // ringing voltage on right now
   std::string digits{};            // dialed by the gateway (this call, at most 32)
@@ -143,7 +166,16 @@ class SimDriver final : public LineDriver {
   // Dials DTMF digits as audio (on 80 ms, off 80 ms). Phone must be off hook
   // (or an off_hook() must be pending). 0-9 * # A-D (a-d accepted), at most 64
   // per call; hanging up cancels the digits not yet sent.
-  base::Result<void> dial(std::size_t index, const std::string& digits);
+  // With `pulse`, dials 0-9 as a rotary dial does, at 10 pulses per second:
+  // N loop breaks of 60 ms with makes of 40 ms (0 = 10 pulses), each digit
+  // after the loop has been made for 700 ms (also the pause after off hook).
+  // Digits and flashes are dialed in the order given.
+  base::Result<void> dial(std::size_t index, const std::string& digits, bool pulse = false);
+  // Hook flash (recall): opens the loop for `ms` (1..10000, rounded up to the
+  // 20 ms tick; -1 = the middle of the port's flash_min_ms..flash_max_ms),
+  // then closes it, after any digits still to dial and once the hook has
+  // settled (debounce_ms and pulse_interdigit_ms made). Phone must be off hook.
+  base::Result<void> flash(std::size_t index, int ms = -1);
   // Plays an 8 kHz mono 16-bit WAV file into the line (loops if `loop`).
   base::Result<void> play_file(std::size_t index, const std::string& path, bool loop = false);
   // Plays a continuous tone of one or two frequencies at `level_dbfs` into the line.
@@ -175,6 +207,12 @@ class SimDriver final : public LineDriver {
   // The far party listens for `freq_hz` (0 = off) in what the port sends
   // while connected (an exchange_call's listen_hz replaces it).
   base::Result<void> exchange_listen(std::size_t index, double freq_hz);
+  // The far party presses keys: DTMF digits (0-9 * # A-D, a-d accepted, at
+  // most 32 per call) sent into the line, 80 ms on and 80 ms off, at -10 dBm0
+  // per tone (as the phones dial). Only once the call is answered (state
+  // connected), else bad_argument; the digits not yet sent when the call ends
+  // are dropped.
+  base::Result<void> exchange_dial(std::size_t index, const std::string& digits);
   base::Result<SimExchangeStatus> exchange_status(std::size_t index) const;
 
  private:

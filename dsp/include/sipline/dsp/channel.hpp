@@ -34,6 +34,10 @@ class Channel {
   // in that frame, and whether non-tone audio (voice) just reached 500 ms.
   std::optional<ProgressTone> progress() const { return progress_; }
   bool voice_started() const { return voice_started_; }
+  // Realtime: after process_tx(), FXO lines: the line just became quiet
+  // (below -45 dBm0 for 1 s), or just had sound again after being quiet.
+  bool quiet_started() const { return quiet_started_; }
+  bool sound_started() const { return sound_started_; }
   // Realtime: a caller ID message completed in the last process_tx() frame,
   // if any (valid until the next process_tx()).
   const CallerIdMessage* caller_id() { return cid_rx_ ? cid_rx_->take() : nullptr; }
@@ -55,6 +59,8 @@ class Channel {
   std::unique_ptr<CallProgressDetector> progress_rx_;
   std::optional<ProgressTone> progress_;
   bool voice_ = false, voice_started_ = false;
+  int quiet_ms_ = 0;
+  bool quiet_ = false, quiet_started_ = false, sound_started_ = false;
   DtmfGenerator dtmf_out_;
   ToneGenerator tones_;
   ToneKind tone_kind_ = ToneKind::none;

@@ -26,7 +26,17 @@ struct ToneSpec {
   bool empty() const { return steps.empty(); }
 };
 
-enum class ToneKind { none, dial, ringback, busy, congestion, call_waiting, stutter_dial, special_information };
+enum class ToneKind {
+  none,
+  dial,
+  ringback,
+  busy,
+  congestion,
+  call_waiting,
+  stutter_dial,
+  special_information,
+  howler,  // receiver off hook: a loud tone for a phone left off hook
+};
 
 // The alerting that announces caller ID on an FXS port (ETSI EN 300 659-1 §6,
 // Bellcore GR-30, BT SIN 227, NTT).
@@ -54,10 +64,17 @@ struct CallerIdTiming {
 };
 
 // How a phone's hook switch is read.
+// A break (on hook) is read in this order: shorter than debounce_ms, a
+// bounce; up to pulse_break_max_ms, a rotary dial pulse; from flash_min_ms
+// to flash_max_ms, a hook flash (recall); longer, a hang-up. A make (off
+// hook) of pulse_interdigit_ms ends a dialed digit (its pulses counted:
+// 1-9, ten is 0).
 struct HookTiming {
-  int flash_min_ms = 80;    // a shorter on-hook is a bounce, ignored
-  int flash_max_ms = 800;   // on hook longer than this is a hang-up
+  int flash_min_ms = 100;
+  int flash_max_ms = 900;
   int debounce_ms = 30;
+  int pulse_break_max_ms = 80;   // 10 pps with a 2:1 break ratio breaks for 67 ms
+  int pulse_interdigit_ms = 250; // pulse makes last about 33-40 ms; dials pause >= 300 ms between digits
 };
 
 // How the line tells the phone (FXS) or the gateway (FXO) that the other
@@ -77,6 +94,7 @@ struct ToneProfile {
   ToneSpec call_waiting;
   ToneSpec stutter_dial;
   ToneSpec special_information;  // SIT (ITU-T Q.35 / E.180 §7)
+  ToneSpec howler;               // receiver off hook; empty: the line stays on congestion tone
   std::vector<int> ring_cadence_ms;  // on, off, on, off ... (ms), repeated
   CallerIdTiming caller_id;
   HookTiming hook;

@@ -28,6 +28,12 @@ struct Recorder : FxoLine::Io, FxoLine::Owner {
   void early_media(std::size_t) override { actions.push_back("early"); }
   void answer_call(std::size_t) override { actions.push_back("answer"); }
   void fail_call(std::size_t, int status) override { actions.push_back("fail " + std::to_string(status)); }
+  void pulse_dial(std::size_t, const std::string& digits) override { actions.push_back("pulse " + digits); }
+  void play_tone(std::size_t, dsp::ToneKind t) override { tone = t; }
+  void place_call(std::size_t, const std::string& target, const std::string& digits) override {
+    actions.push_back("call " + digits + " " + target);
+  }
+  dsp::ToneKind tone = dsp::ToneKind::none;
 };
 
 class FxoLineTest : public ::testing::Test {

@@ -30,6 +30,8 @@ struct Recorder : FxsLine::Io, FxsLine::Owner {
     signals.push_back(samples.size());
     signal_playing = !samples.empty();
   }
+  void disconnect_battery(std::size_t, int ms) override { battery_drops.push_back(ms); }
+  std::vector<int> battery_drops;
   bool reversed = false;
   bool signal_playing = false;
   std::vector<std::size_t> signals;  // sample counts of the signals played (0 = stop)

@@ -1,0 +1,120 @@
+// What an analog phone does with its hook switch, and what the line tells it
+// back: rotary (pulse) dialing, hook flash, the disconnect signals (line
+// reversal, an open loop for answering machines), re-origination and the
+// receiver off-hook howler. The simulated phones really break their loop
+// (60 ms breaks at 10 pulses per second, a timed flash) and the gateway reads
+// it the way a line card does; what the phone gets back is checked by
+// listening to it and by its loop current and polarity.
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "harness/gateway_under_test.hpp"
+
+namespace sipline::test {
+namespace {
+
+constexpr int kPhone1 = 1;
+constexpr int kPhone2 = 2;
+
+// Dial tone again (US: 350 + 440 Hz).
+void expect_dial_tone(GatewayUnderTest& gw, int phone) {
+  ASSERT_TRUE(is_ok(gw.phone(phone, "listen", {{"hz", 350}})));
+  const auto heard = gw.wait_listen_ratio(phone, 0.3, 3s);
+  EXPECT_TRUE(heard.sustained) << "350 Hz ratio readings: " << heard.history;
+}
+
+TEST_F(GatewayTest, RotaryDialedNumberRingsThePhoneAndFlashesAreRecallNotHangUp) {
+  GatewayOptions options;
+  // A rotary 0 takes 1 s of pulses after the dial's 0.7 s pause: longer
+  // than the harness's quick 1.5 s interdigit timeout, as on a real line.
+  options.interdigit_timeout_ms = 4000;
+  ASSERT_TRUE(start_gateway(options));
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
+
+  // Two digits pulsed, then a flash: the digits are forgotten and dial tone comes back.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "20"}, {"pulse", true}})));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialing", 5s)) << gw.describe();
+  std::this_thread::sleep_for(2500ms);  // both digits out (1.2 s of pulses, 0.7 s pauses)
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "flash")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
+  EXPECT_EQ(gw.line(kPhone1).value("flashes", 0), 1) << gw.line(kPhone1).dump();
+  expect_dial_tone(gw, kPhone1);
+
+  // 202 by rotary dial: 2 + 10 + 2 pulses. Had the first "20" been kept,
+  // 20202 would match nothing and give reorder.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}, {"pulse", true}})));
+  ASSERT_TRUE(gw.wait_line_state(kPhone2, "ringing", 10s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(kPhone2, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 5s)) << gw.describe();
+
+  // A flash in the call is counted and leaves the call up; no pulse digit
+  // was taken for a hang-up on the way.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "flash")));
+  EXPECT_TRUE(poll_until([&] { return gw.line(kPhone1).value("flashes", 0) == 2; }, 3s)) << gw.line(kPhone1).dump();
+  std::this_thread::sleep_for(1500ms);  // longer than any hang-up would take to be read
+  EXPECT_EQ(gw.line_state(kPhone1), "connected") << gw.describe();
+  EXPECT_EQ(gw.line_state(kPhone2), "connected") << gw.describe();
+
+  // A real hang-up ends the call.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "disconnected", 5s)) << gw.describe();
+}
+
+TEST_F(GatewayTest, FarEndHangingUpReversesTheLineOpensTheLoopAndGivesFreshDialTone) {
+  GatewayOptions options;
+  options.phones[0].extra_toml = "polarity_on_answer = true\nreoriginate = true\n";
+  options.phones[1].auto_answer_ms = 400;
+  ASSERT_TRUE(start_gateway(options));
+
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 15s)) << gw.describe();
+  // Answered: the line reverses (answer supervision for the phone).
+  EXPECT_TRUE(poll_until([&] { return gw.line(kPhone1)["phone"].value("polarity_reversed", false); }, 3s))
+      << gw.line(kPhone1).dump();
+  const Json before = gw.line(kPhone1)["phone"];
+  EXPECT_TRUE(before.value("battery", false)) << before.dump();
+
+  // The far end hangs up: polarity back to normal, the loop opened for the
+  // US profile's 800 ms, then dial tone for a new call.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone2, "onhook")));
+  EXPECT_TRUE(poll_until([&] { return gw.line(kPhone1)["phone"].value("battery_drops", 0) >= 1; }, 5s))
+      << gw.line(kPhone1).dump();
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 5s)) << gw.describe();
+  const Json after = gw.line(kPhone1)["phone"];
+  EXPECT_FALSE(after.value("polarity_reversed", true)) << after.dump();
+  EXPECT_EQ(after.value("polarity_changes", 0) - before.value("polarity_changes", 0), 1) << after.dump();
+  EXPECT_EQ(after.value("battery_drops", 0), 1) << after.dump();
+  EXPECT_TRUE(after.value("battery", false)) << after.dump();
+  expect_dial_tone(gw, kPhone1);
+
+  // And the new call goes through.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "connected", 15s)) << gw.describe();
+}
+
+TEST_F(GatewayTest, PhoneLeftOffHookGetsReorderThenTheHowler) {
+  GatewayOptions options;
+  options.lines_extra_toml = "first_digit_timeout_ms = 1000\nhowler_after_ms = 1500\nhowler_ms = 60000\n";
+  ASSERT_TRUE(start_gateway(options));
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "disconnected", 4s)) << gw.describe();
+  // Reorder first (480 + 620 Hz) ...
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "listen", {{"hz", 620}})));
+  const auto reorder = gw.wait_listen_ratio(kPhone1, 0.2, 2s, 2);
+  EXPECT_TRUE(reorder.sustained) << "620 Hz ratio readings: " << reorder.history;
+  // ... then the receiver off-hook tone (1400 + 2060 Hz, 0.1 s on/off).
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "listen", {{"hz", 1400}})));
+  const auto howler = gw.wait_listen_ratio(kPhone1, 0.2, 4s);
+  EXPECT_TRUE(howler.sustained) << "1400 Hz ratio readings: " << howler.history;
+  // Hanging up silences it.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
+  EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << gw.describe();
+}
+
+}  // namespace
+}  // namespace sipline::test

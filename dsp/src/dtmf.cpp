@@ -73,9 +73,16 @@ struct DtmfDetector::Impl {
 
 bool is_dtmf_digit(char c) { return digit_index(c) >= 0; }
 
+// Accepted reverse twist, dB.
+constexpr int kReverseTwistDb = 5;
+
 DtmfDetector::DtmfDetector() : impl_(std::make_unique<Impl>()) {
   impl_->rx.reset(dtmf_rx_init(nullptr, nullptr, nullptr));
   detail::quiet_spandsp_log(dtmf_rx_get_logging_state(impl_->rx.get()));
+  // Reverse twist (high group louder) up to 5 dB: spandsp's default of 4 dB
+  // sits exactly on Q.24's 4 dB and lost digits there; normal twist stays
+  // at spandsp's 8 dB (-1 keeps it, and the dial tone filter and threshold).
+  dtmf_rx_parms(impl_->rx.get(), -1, -1, kReverseTwistDb, -99);
   dtmf_rx_set_realtime_callback(impl_->rx.get(), &Impl::on_tone, impl_.get());
 }
 

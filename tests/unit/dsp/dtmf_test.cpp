@@ -152,6 +152,23 @@ TEST(Dtmf, DetectsDigitsWithSixDbTwist) {
   EXPECT_EQ(digits_of(detect(synth_digits(kAllDigits, -20, -18, 60, 60))), std::string(kAllDigits));
 }
 
+// The Analog lines acceptance: digits dialed at -10 to -30 dBm0 per tone
+// with up to 4 dB of twist either way are all detected. The range is ITU-T
+// Q.24's (its table 2: operating levels from about -3 to -30 dBm0 per
+// frequency, and 4 dB twist that every administration accepts), and
+// spandsp's own dtmf_rx test (tests/dtmf_rx_tests.c: dynamic range and
+// twist sweeps) checks its detector against the same figures.
+TEST(Dtmf, DetectsEveryDigitFromMinus10ToMinus30Dbm0WithFourDbTwist) {
+  for (int level = -10; level >= -30; level -= 5) {
+    for (int twist : {-4, 0, 4}) {  // low group minus high group, in dB
+      const int low = twist >= 0 ? level : level + twist;
+      const int high = twist >= 0 ? level - twist : level;
+      SCOPED_TRACE("low " + std::to_string(low) + " dBm0, high " + std::to_string(high) + " dBm0");
+      EXPECT_EQ(digits_of(detect(synth_digits(kAllDigits, low, high, 60, 60))), std::string(kAllDigits));
+    }
+  }
+}
+
 TEST(Dtmf, IgnoresDigitsBelowItsThreshold) {
   EXPECT_EQ(digits_of(detect(synth_digits(kAllDigits, -38, -38, 60, 60))), std::string(kAllDigits));
   EXPECT_EQ(digits_of(detect(synth_digits(kAllDigits, -50, -50, 60, 60))), "");

@@ -197,7 +197,8 @@ int Daemon::run() {
                                     .span = port.dahdi_span,
                                     .channel = port.dahdi_channel,
                                     .kind = port.kind == gateway::config::PortKind::fxo ? drivers::PortKind::fxo
-                                                                                       : drivers::PortKind::fxs});
+                                                                                       : drivers::PortKind::fxs,
+                                    .hook = lc.profile(port.country)->hook});
     }
     dahdi_io = drivers::make_system_dahdi_io();
     auto dahdi = std::make_unique<drivers::DahdiDriver>(dahdi_config, *dahdi_io);

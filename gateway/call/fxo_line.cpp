@@ -27,6 +27,11 @@ constexpr Millis kQuietReportedAfter{1000};
 // DISA: wrong PINs before the line is released; the pause after one.
 constexpr int kDisaPinAttempts = 3;
 constexpr Millis kDisaRetryPause{1500};
+// Guessing across calls: after this many calls in a row that ended on wrong
+// PINs, the PIN is not asked for (callers are forwarded, or ring out) for
+// kDisaLockout. The allow-list still works.
+constexpr int kDisaLockoutCalls = 3;
+constexpr Millis kDisaLockout{15 * 60 * 1000};
 constexpr std::size_t kDisaMaxDigits = 32;
 
 // A digit string compared in time independent of where it differs.
@@ -395,7 +400,10 @@ bool FxoLine::start_disa() {
     disa_answer(FxoState::disa_dialing);
     return true;
   }
-  if (!config_.disa_pin.empty()) {
+  if (!config_.disa_pin.empty() && clock_.now() < disa_locked_until_) {
+    log::warn(Sub::call, "event=disa_locked caller={} why=\"wrong PINs on {} calls in a row\"",
+              caller_.number.empty() ? "-" : caller_.number, kDisaLockoutCalls);
+  } else if (!config_.disa_pin.empty()) {
     log::info(Sub::call, "event=disa_start caller={} by=pin", caller_.number.empty() ? "-" : caller_.number);
     disa_answer(FxoState::disa_pin);
     return true;
@@ -448,6 +456,7 @@ void FxoLine::disa_collect(char digit) {
     }
     if (same_secret(disa_digits_, config_.disa_pin)) {
       log::info(Sub::call, "event=disa_pin_accepted");
+      disa_failed_calls_ = 0;
       enter(FxoState::disa_dialing);
       disa_prompt();
       return;
@@ -456,6 +465,12 @@ void FxoLine::disa_collect(char digit) {
     log::warn(Sub::call, "event=disa_pin_rejected attempt={} caller={}", disa_failures_,
               caller_.number.empty() ? "-" : caller_.number);
     if (disa_failures_ >= kDisaPinAttempts) {
+      if (++disa_failed_calls_ >= kDisaLockoutCalls) {
+        disa_locked_until_ = clock_.now() + kDisaLockout;
+        disa_failed_calls_ = 0;
+        log::warn(Sub::call, "event=disa_locked minutes={}",
+                  std::chrono::duration_cast<std::chrono::minutes>(kDisaLockout).count());
+      }
       disa_give_up("wrong PIN");
       return;
     }

@@ -22,7 +22,9 @@
 //   incoming --a PIN is set--> disa_pin (off hook, stutter tone) --PIN #-->
 //     disa_dialing --digits match the plan--> disa_calling (a SIP call
 //     routed like a phone's, with the port's permissions) --answer--> connected
-//   disa_pin --wrong PIN 3 times, or no digit in 10 s--> idle (on hook)
+//   disa_pin --wrong PIN 3 times, or no digit in 10 s--> idle (on hook);
+//     three such calls in a row lock the PIN out for 15 minutes (the
+//     callers are treated as if there were no PIN; the allow-list still works)
 // Secure by default: without disa_pin or disa_allow a PSTN caller is only
 // ever forwarded to the port's one configured target, never given a second
 // dial tone; a caller neither listed nor asked for a PIN is forwarded.
@@ -203,7 +205,9 @@ class FxoLine final : public LineSide {
   std::string dial_;
   const route::DialPlan* plan_ = nullptr;
   std::string disa_digits_;
-  int disa_failures_ = 0;
+  int disa_failures_ = 0;             // wrong PINs in this call
+  int disa_failed_calls_ = 0;         // calls in a row that ended on wrong PINs
+  base::TimePoint disa_locked_until_{};
   base::TimerId disa_timer_ = 0;
   base::TimerId silence_timer_ = 0;
   bool quiet_ = false;

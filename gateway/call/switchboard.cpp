@@ -795,8 +795,11 @@ void Switchboard::forward_call(std::size_t line, const dsp::CallerId& caller) {
     const std::string user = port.forward_to.substr(5);
     if (auto contacts = registered_contacts(user)) targets = std::move(*contacts);
     if (targets.empty()) log::info(Sub::call, "event=fxo_forward_offline user={}", user);
-  } else {
+  } else if (!port.forward_to.empty()) {
     targets.push_back(port.forward_to);
+  } else {
+    // A DISA line with no forward target (its PIN locked out): let it ring.
+    log::info(Sub::call, "event=fxo_no_forward_target");
   }
   auto call = std::make_unique<Call>(*this, line, false);
   Call* raw = call.get();

@@ -279,6 +279,62 @@ TEST_F(FxoDisaTest, ThreeWrongPinsPutTheLineBackOnHook) {
   EXPECT_EQ(l.state(), FxoState::idle);
 }
 
+// Guessing the PIN over many calls: three calls in a row that end on wrong
+// PINs lock the PIN out for 15 minutes; meanwhile callers are treated as if
+// there were no PIN (here: no forward target, so the line just rings), and
+// the allow-list still works. After the lockout the PIN is asked again.
+TEST_F(FxoDisaTest, ThreeCallsOfWrongPinsLockThePinOutForFifteenMinutes) {
+  FxoLine l = make({.pin = "1234", .allow = {"2025550150"}});
+  l.set_dial_plan(&plan_);
+  const auto fail_a_call = [&] {
+    call_with_id(l, "2025559999");
+    ASSERT_EQ(l.state(), FxoState::disa_pin);
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      digits(l, "1111");
+      clock_.advance(Millis(1500));
+    }
+    ASSERT_EQ(l.state(), FxoState::idle);
+    clock_.advance(Millis(10000));
+  };
+  for (int call = 0; call < 3; ++call) fail_a_call();
+  rec_.take();
+  call_with_id(l, "2025559999");
+  EXPECT_EQ(l.state(), FxoState::forwarding);  // not answered: no PIN prompt while locked
+  EXPECT_EQ(rec_.take(), (Log{"forward"}));
+  l.on_remote_ended(EndCause::unreachable);   // no target: it rings out
+  clock_.advance(Millis(10000));
+  call_with_id(l, "2025550150");
+  EXPECT_EQ(l.state(), FxoState::disa_dialing);  // the listed caller still gets in
+  l.on_loop_drop();
+  clock_.advance(Millis(15 * 60 * 1000));
+  call_with_id(l, "2025559999");
+  EXPECT_EQ(l.state(), FxoState::disa_pin);
+}
+
+// The right PIN resets the count of failed calls.
+TEST_F(FxoDisaTest, RightPinResetsTheFailedCallCount) {
+  FxoLine l = make({.pin = "1234"});
+  l.set_dial_plan(&plan_);
+  for (int call = 0; call < 5; ++call) {
+    call_with_id(l, "2025559999");
+    ASSERT_EQ(l.state(), FxoState::disa_pin) << call;
+    if (call == 2) {
+      digits(l, "1234");
+      ASSERT_EQ(l.state(), FxoState::disa_dialing);
+      l.on_loop_drop();
+    } else {
+      for (int attempt = 1; attempt <= 3; ++attempt) {
+        digits(l, "1111");
+        clock_.advance(Millis(1500));
+      }
+    }
+    ASSERT_EQ(l.state(), FxoState::idle) << call;
+    clock_.advance(Millis(10000));
+  }
+  call_with_id(l, "2025559999");
+  EXPECT_EQ(l.state(), FxoState::disa_pin);  // two failed calls since the right PIN: not locked
+}
+
 TEST_F(FxoDisaTest, RightPinAfterAWrongOneIsAccepted) {
   FxoLine l = make({.pin = "1234"});
   l.set_dial_plan(&plan_);

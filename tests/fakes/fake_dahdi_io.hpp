@@ -7,7 +7,9 @@
 // while an event is at the head of the script, and -EAGAIN when the script
 // has no audio ready. Every signalling call is recorded (calls()), and what
 // the driver writes is kept (written()), as are dial strings (dialed()) and
-// the pulse times set (pulse_timing()).
+// the pulse and hook times set (pulse_timing(), hook_timing()).
+// ChannelSetup::set_params_error makes DAHDI_SET_PARAMS (set_pulse_timing,
+// set_hook_timing) fail on that channel; the call is still recorded.
 // poll() blocks like the real one: on the fake channels' scripts and on any
 // real fds passed to it (the driver's wake eventfd), through an eventfd of
 // its own that every script change signals. Nothing sleeps.
@@ -44,6 +46,7 @@ class FakeDahdiIo final : public drivers::DahdiIo {
   enum class Op {
     open, close, specify, set_blocksize, set_linear, set_cadence, get_params, hook, set_polarity,
     set_pulse_timing,  // value: the break time
+    set_hook_timing,   // value: rxflashtime
     dial,              // value: DAHDI_DIAL_OP_APPEND; the string in dialed()
   };
   struct Call {
@@ -58,6 +61,7 @@ class FakeDahdiIo final : public drivers::DahdiIo {
     uint32_t alarms = 0;
     int specify_error = 0;  // e.g. EBUSY
     bool rx_off_hook = false;
+    int set_params_error = 0;  // e.g. EINVAL: DAHDI_SET_PARAMS fails
   };
 
   FakeDahdiIo() : notify_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
@@ -126,6 +130,12 @@ class FakeDahdiIo final : public drivers::DahdiIo {
     auto it = channels_.find(channel);
     return it == channels_.end() ? drivers::DahdiPulseTiming{} : it->second.pulse_timing;
   }
+  // The hook times last set successfully (zeros: never).
+  drivers::DahdiHookTiming hook_timing(int channel) const {
+    std::lock_guard lock(mutex_);
+    auto it = channels_.find(channel);
+    return it == channels_.end() ? drivers::DahdiHookTiming{} : it->second.hook_timing;
+  }
   std::vector<int16_t> written(int channel) const {
     std::lock_guard lock(mutex_);
     auto it = channels_.find(channel);
@@ -183,7 +193,16 @@ class FakeDahdiIo final : public drivers::DahdiIo {
     std::lock_guard lock(mutex_);
     const int channel = fds_.at(fd);
     calls_.push_back({Op::set_pulse_timing, channel, timing.break_ms});
+    if (const int err = channels_[channel].setup.set_params_error) return -err;
     channels_[channel].pulse_timing = timing;
+    return 0;
+  }
+  int set_hook_timing(int fd, const drivers::DahdiHookTiming& timing) override {
+    std::lock_guard lock(mutex_);
+    const int channel = fds_.at(fd);
+    calls_.push_back({Op::set_hook_timing, channel, timing.rx_flash_ms});
+    if (const int err = channels_[channel].setup.set_params_error) return -err;
+    channels_[channel].hook_timing = timing;
     return 0;
   }
   int dial(int fd, std::string_view dial_string) override {
@@ -271,6 +290,7 @@ class FakeDahdiIo final : public drivers::DahdiIo {
     std::vector<int16_t> written;
     std::vector<std::string> dialed;
     drivers::DahdiPulseTiming pulse_timing;
+    drivers::DahdiHookTiming hook_timing;
   };
 
   void push(int channel, Item item) {

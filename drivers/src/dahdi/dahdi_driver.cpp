@@ -32,6 +32,31 @@ constexpr std::array<int, 2> kRingCadenceMs = {30000, 100};
 // channel cannot starve the others.
 constexpr int kMaxEventsPerWake = 32;
 
+// The hook switch of an FXS module (FXO signalling: fxoks, fxols, fxogs), as
+// dahdi-base.c reads it (__dahdi_hooksig_pvt, rbs_itimer_expire, _dahdi_receive):
+//  - loop opens: unless the channel is in DAHDI_TXSTATE_DEBOUNCE, KEWL or
+//    AFTERKEWL, a timer of rxflashtime ms starts; when it runs out with the loop
+//    still open, DAHDI_EVENT_ONHOOK.
+//  - loop closes while the timer runs, after a break of b ms:
+//      b < DAHDI_MINPULSETIME (15 ms)  nothing (a bounce);
+//      b <= DAHDI_MAXPULSETIME (200 ms, 80 ms with SHORT_FLASH_TIME in
+//        dahdi_config.h at kernel build)  one dial pulse (PULSE_START on the
+//        first); DAHDI_PULSETIMEOUT (250 ms) after the last one, PULSEDIGIT;
+//      longer  DAHDI_EVENT_WINKFLASH.
+//    So rxflashtime <= 200 leaves no flash window: every break shorter than
+//    rxflashtime is a pulse, a recall key is the digit 1.
+//  - debouncetime is no contact debounce (the card driver samples the hook):
+//    it is how long DAHDI_HOOK DAHDI_OFFHOOK (txstate DEBOUNCE) ignores an
+//    open loop; if the loop is open when it ends, the rxflashtime timer starts.
+//    This driver sends DAHDI_OFFHOOK on FXS only just before an OSI.
+// What the kernel cannot be told: the shortest flash (flash_min_ms; it is
+// DAHDI_MAXPULSETIME), the longest pulse break (pulse_break_max_ms), the
+// shortest counted break (15 ms) and the end of a digit (pulse_interdigit_ms;
+// 250 ms); all are compile-time constants in include/dahdi/kernel.h.
+DahdiHookTiming kernel_hook_timing(const dsp::HookTiming& hook) {
+  return {.rx_flash_ms = hook.flash_max_ms, .debounce_ms = hook.debounce_ms};
+}
+
 const char* kind_name(PortKind k) { return k == PortKind::fxs ? "fxs" : "fxo"; }
 
 std::string describe(const DahdiPortConfig& c, const std::string& name) {
@@ -118,6 +143,13 @@ base::Result<int> DahdiDriver::Impl::open_channel(const std::string& device, con
     if (const int rc = io.set_cadence(fd, kRingCadenceMs); rc < 0) {
       base::log::warn(base::Sub::driver, "event=cadence_failed channel={} port={} error=\"{}\"", c.channel, name,
                       std::strerror(-rc));
+    }
+    const DahdiHookTiming hook = kernel_hook_timing(c.hook);
+    if (const int rc = io.set_hook_timing(fd, hook); rc < 0) {
+      // The channel works on at the kernel's own times (rxflashtime 1250 ms, debouncetime 600 ms).
+      base::log::warn(base::Sub::driver,
+                      "event=hook_timing_failed channel={} port={} rxflash_ms={} debounce_ms={} error=\"{}\"",
+                      c.channel, name, hook.rx_flash_ms, hook.debounce_ms, std::strerror(-rc));
     }
   }
   return fd;

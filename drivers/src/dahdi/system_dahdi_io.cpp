@@ -63,6 +63,14 @@ class SystemDahdiIo final : public DahdiIo {
     p.pulseaftertime = timing.after_ms;
     return result(::ioctl(fd, DAHDI_SET_PARAMS, &p));
   }
+  int set_hook_timing(int fd, const DahdiHookTiming& timing) override {
+    dahdi_params p{};
+    p.channo = 0;  // the channel this fd was bound to
+    if (::ioctl(fd, DAHDI_GET_PARAMS, &p) < 0) return -errno;
+    p.rxflashtime = timing.rx_flash_ms;
+    p.debouncetime = timing.debounce_ms;
+    return result(::ioctl(fd, DAHDI_SET_PARAMS, &p));
+  }
   int dial(int fd, std::string_view dial_string) override {
     dahdi_dialoperation op{};
     op.op = DAHDI_DIAL_OP_APPEND;

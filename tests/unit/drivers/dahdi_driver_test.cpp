@@ -14,6 +14,7 @@
 #include "fakes/fake_dahdi_io.hpp"
 #include "sipline/drivers/dahdi_driver.hpp"
 #include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::drivers {
 namespace {
@@ -221,6 +222,50 @@ TEST(DahdiDriver, FxsPhoneOffHookFlashPulseDigitAndOnHook) {
                                                     LineEventType::pulse_digit, LineEventType::on_hook));
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events[2].digit, '7');
+}
+
+TEST(DahdiDriver, FxsChannelReadsTheHookSwitchWithTheCountrysTiming) {
+  FakeDahdiIo io;
+  io.add_channel(1, {.sigtype = DAHDI_SIG_FXOKS});  // a card's FXS module
+  io.add_channel(2, {.sigtype = DAHDI_SIG_FXSKS});  // an FXO module: no hook switch to read
+  const auto* uk = dsp::find_tone_profile("UK");
+  ASSERT_NE(uk, nullptr);
+  io.push_event(1, DAHDI_EVENT_RINGOFFHOOK);
+  io.push_event(1, DAHDI_EVENT_WINKFLASH);
+  io.push_event(1, DAHDI_EVENT_ONHOOK);
+  DahdiDriver driver({.ports = {{.name = "fxs1", .channel = 1, .kind = PortKind::fxs, .hook = uk->hook},
+                                {.name = "fxo1", .channel = 2, .kind = PortKind::fxo, .hook = uk->hook}}},
+                     io);
+
+  // DAHDI_SET_PARAMS: rxflashtime = flash_max_ms, debouncetime = debounce_ms.
+  EXPECT_TRUE(has_call(io.calls(1), Op::set_hook_timing, 150));
+  const auto timing = io.hook_timing(1);
+  EXPECT_EQ(timing.rx_flash_ms, 150);
+  EXPECT_EQ(timing.debounce_ms, 30);
+  EXPECT_FALSE(has_call(io.calls(2), Op::set_hook_timing, 150));
+  EXPECT_THAT(types(wait_events(driver, 3)),
+              ::testing::ElementsAre(LineEventType::off_hook, LineEventType::flash, LineEventType::on_hook));
+}
+
+TEST(DahdiDriver, FxsChannelWhoseHookTimingCannotBeSetStillOpensAndReadsTheHook) {
+  FakeDahdiIo io;
+  io.add_channel(1, {.sigtype = DAHDI_SIG_FXOLS, .set_params_error = EINVAL});
+  io.push_event(1, DAHDI_EVENT_RINGOFFHOOK);
+  io.push_event(1, DAHDI_EVENT_WINKFLASH);
+  io.push_event(1, DAHDI_EVENT_ONHOOK);
+  DahdiDriverConfig config = one_port(PortKind::fxs);
+  config.ports[0].hook = dsp::find_tone_profile("UK")->hook;
+  DahdiDriver driver(config, io);
+
+  EXPECT_TRUE(has_call(io.calls(1), Op::set_hook_timing, 150));  // tried, failed: the kernel's own times
+  EXPECT_EQ(io.hook_timing(1).rx_flash_ms, 0);
+  EXPECT_EQ(driver.working_port_count(), 1u);
+  EXPECT_TRUE(driver.errors().empty());
+  EXPECT_TRUE(driver.port_status(0).working);
+  EXPECT_THAT(types(wait_events(driver, 3)),
+              ::testing::ElementsAre(LineEventType::off_hook, LineEventType::flash, LineEventType::on_hook));
+  driver.port(0).set_ring(true);
+  EXPECT_THAT(hooks(io.calls(1)), ::testing::ElementsAre(DAHDI_RING));
 }
 
 TEST(DahdiDriver, AlarmAndNoAlarmTrackTheCardState) {

@@ -59,6 +59,19 @@
 // channels have no kewlstart: they get no OSI. An ONHOOK event follows only
 // when the card saw the loop open during the interval.
 //
+// Hook switch (FXS): the kernel, not the port, tells a flash (WINKFLASH), a
+// dial pulse (PULSE_START, then PULSEDIGIT) and an on-hook (ONHOOK) apart by
+// how long the loop stays open. At open the port sets two of its times from
+// the country's dsp::HookTiming (DAHDI_SET_PARAMS): rxflashtime = flash_max_ms
+// (a break at least this long is on hook) and debouncetime = debounce_ms. The
+// rest is fixed in dahdi-base.c: a break under 15 ms is ignored, one of 15 to
+// 200 ms (80 ms when built with SHORT_FLASH_TIME) is a dial pulse, so only a
+// break between that and rxflashtime is a flash (with flash_max_ms <= 200 the
+// card reports no flash at all: a recall key reads as the digit 1); a digit
+// ends 250 ms after its last pulse. flash_min_ms, pulse_break_max_ms and
+// pulse_interdigit_ms cannot be given to the kernel. A failed SET_PARAMS is
+// logged and leaves the kernel's own times (1250 ms, 600 ms).
+//
 // Limits: analog FXS/FXO channels only (no E1/T1 CAS or PRI); the caller
 // drives the ring cadence (set_ring on/off), the card's tone zone cadence is
 // replaced by one 30 s burst at open; no hardware echo canceller or DTMF
@@ -80,6 +93,7 @@
 
 #include "sipline/base/result.hpp"
 #include "sipline/drivers/line_driver.hpp"
+#include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::drivers {
 
@@ -107,6 +121,13 @@ struct DahdiParams {
   std::string name;        // e.g. "WCTDM/4/0"
 };
 
+// The channel's received hook-switch times (dahdi_params), in ms; see
+// src/dahdi/dahdi_driver.cpp (set_hook_timing) for what the kernel does with them.
+struct DahdiHookTiming {
+  int rx_flash_ms = 0;   // rxflashtime: a loop break this long is on hook, shorter (past a pulse) a flash
+  int debounce_ms = 0;   // debouncetime: after DAHDI_HOOK DAHDI_OFFHOOK, on-hook is ignored this long
+};
+
 // The channel's pulse dialing times (dahdi_params pulse*time), in ms.
 struct DahdiPulseTiming {
   int break_ms = 0;   // pulsebreaktime: loop open per pulse
@@ -130,6 +151,9 @@ class DahdiIo {
   // DAHDI_GET_PARAMS, then DAHDI_SET_PARAMS with these pulse times (the other
   // times as read).
   virtual int set_pulse_timing(int fd, const DahdiPulseTiming& timing) = 0;
+  // DAHDI_GET_PARAMS, then DAHDI_SET_PARAMS with these hook times (the other
+  // times as read).
+  virtual int set_hook_timing(int fd, const DahdiHookTiming& timing) = 0;
   // DAHDI_DIAL, DAHDI_DIAL_OP_APPEND: queues `dial_string` (at most 255
   // characters; 'P' pulse, 'T' DTMF, then digits) for the kernel to dial.
   virtual int dial(int fd, std::string_view dial_string) = 0;
@@ -155,6 +179,9 @@ struct DahdiPortConfig {
   int span = 0;         // 0 = any; otherwise checked against the channel's span
   int channel = 0;      // DAHDI's global channel number (as in system.conf)
   PortKind kind = PortKind::fxs;  // what the card module must be
+  // FXS: the country's hook-switch times; only flash_max_ms and debounce_ms
+  // reach the kernel (see "Hook switch" above).
+  dsp::HookTiming hook{};
 };
 
 struct DahdiDriverConfig {

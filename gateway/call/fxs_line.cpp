@@ -37,7 +37,7 @@ FxsLine::FxsLine(FxsLineConfig config, base::Timers& timers, Io& io, Owner& owne
 FxsLine::~FxsLine() { cancel_timers(); }
 
 void FxsLine::cancel_timers() {
-  for (base::TimerId* t : {&digit_timer_, &no_answer_timer_, &ring_timer_, &cid_timer_, &car_timer_, &howler_timer_}) {
+  for (base::TimerId* t : {&digit_timer_, &no_answer_timer_, &ring_timer_, &cid_timer_, &car_timer_, &disconnect_timer_}) {
     if (*t) timers_.cancel(*t);
     *t = 0;
   }
@@ -188,9 +188,9 @@ void FxsLine::disconnect_with(dsp::ToneKind tone) {
   cancel_timers();
   enter(LineState::disconnected);
   io_.play_tone(config_.index, tone);
-  howler_timer_ = timers_.start(config_.howler_after, [this] {
+  disconnect_timer_ = timers_.start(config_.howler_after, [this] {
     base::LogContext ctx({.call_id = {}, .line = config_.name});
-    howler_timer_ = 0;
+    disconnect_timer_ = 0;
     howl();
   });
 }
@@ -202,9 +202,9 @@ void FxsLine::howl() {
     log::info(Sub::call, "event=howler");
     io_.play_tone(config_.index, dsp::ToneKind::howler);
   }
-  howler_timer_ = timers_.start(config_.howler_duration, [this] {
+  disconnect_timer_ = timers_.start(config_.howler_duration, [this] {
     base::LogContext ctx({.call_id = {}, .line = config_.name});
-    howler_timer_ = 0;
+    disconnect_timer_ = 0;
     log::info(Sub::call, "event=line_parked");
     io_.play_tone(config_.index, dsp::ToneKind::none);
   });
@@ -434,10 +434,10 @@ void FxsLine::on_remote_ended(EndCause cause) {
       if (was_connected && config_.reoriginate) {
         // Fresh dial tone once the disconnect signal is over.
         disconnect_with(dsp::ToneKind::none);
-        if (howler_timer_) timers_.cancel(howler_timer_);
-        howler_timer_ = timers_.start(Millis(signal.loop_drop_ms + kReoriginateAfterMs), [this] {
+        if (disconnect_timer_) timers_.cancel(disconnect_timer_);
+        disconnect_timer_ = timers_.start(Millis(signal.loop_drop_ms + kReoriginateAfterMs), [this] {
           base::LogContext ctx({.call_id = {}, .line = config_.name});
-          howler_timer_ = 0;
+          disconnect_timer_ = 0;
           log::info(Sub::call, "event=reoriginate");
           start_dialtone();
         });

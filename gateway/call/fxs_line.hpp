@@ -163,7 +163,7 @@ class FxsLine final : public LineSide {
   base::TimerId digit_timer_ = 0;
   base::TimerId no_answer_timer_ = 0;
   base::TimerId ring_timer_ = 0;
-  base::TimerId howler_timer_ = 0;
+  base::TimerId disconnect_timer_ = 0;  // disconnected: the howler, or re-origination
   bool reversed_ = false;  // polarity reversed for the call (answer), not for caller ID
   int flashes_ = 0;
   std::size_t ring_step_ = 0;

@@ -116,5 +116,56 @@ TEST_F(GatewayTest, PhoneLeftOffHookGetsReorderThenTheHowler) {
   EXPECT_TRUE(gw.wait_line_state(kPhone1, "idle", 3s)) << gw.describe();
 }
 
+// Out through the PSTN and back: phone 1 dials the number of the gateway's
+// second exchange line over its first; the simulated exchange rings that
+// line with caller ID, the gateway forwards the call to phone 2, and the two
+// phones talk through both FXO lines and the exchange.
+TEST_F(GatewayTest, PhoneCallsTheOtherPhoneThroughTheExchangeAndBothTalk) {
+  GatewayOptions options;
+  options.interdigit_timeout_ms = 4000;
+  PhoneSpec line1{"fxo1", "5550100", -1};
+  line1.kind = "fxo";
+  line1.forward_to = "sip:201@127.0.0.1:{sip_port}";
+  PhoneSpec line2{"fxo2", "5550200", -1};
+  line2.kind = "fxo";
+  line2.forward_to = "sip:202@127.0.0.1:{sip_port}";
+  options.phones.push_back(line1);
+  options.phones.push_back(line2);
+  options.dial_plan = {{"2XX", "sip:$digits@127.0.0.1:{sip_port}"},
+                       {.pattern = "555XXXX", .target = "", .steps = {"fxo:fxo1"}, .allow = {"lines"}}};
+  ASSERT_TRUE(start_gateway(options));
+  constexpr int kLine1 = 3, kLine2 = 4;
+
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "5550200"}})));
+  // Line 1 dials, the exchange rings line 2 with line 1's number, which is
+  // forwarded to phone 2 and shown on its display.
+  ASSERT_TRUE(gw.wait_line_state(kPhone2, "ringing", 20s)) << gw.describe();
+  EXPECT_TRUE(poll_until([&] { return gw.line(kPhone2)["phone"]["caller_id"].value("number", "") == "5550100"; }, 8s))
+      << gw.line(kPhone2).dump();
+  ASSERT_TRUE(is_ok(gw.phone(kPhone2, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 10s)) << gw.describe();
+  EXPECT_EQ(gw.line_state(kLine1), "connected") << gw.describe();
+  EXPECT_EQ(gw.line_state(kLine2), "connected") << gw.describe();
+
+  // Two-way audio across both lines and the exchange.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "listen", {{"hz", 1209}})));
+  ASSERT_TRUE(is_ok(gw.phone(kPhone2, "listen", {{"hz", 697}})));
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "tone", {{"hz", 697}, {"hz2", 0}, {"level_dbfs", -10}})));
+  ASSERT_TRUE(is_ok(gw.phone(kPhone2, "tone", {{"hz", 1209}, {"hz2", 0}, {"level_dbfs", -10}})));
+  const auto at_phone1 = gw.wait_listen_ratio(kPhone1, 0.5, 5s);
+  const auto at_phone2 = gw.wait_listen_ratio(kPhone2, 0.5, 5s);
+  EXPECT_TRUE(at_phone1.sustained) << "phone 1 listening for phone 2's 1209 Hz: " << at_phone1.history;
+  EXPECT_TRUE(at_phone2.sustained) << "phone 2 listening for phone 1's 697 Hz: " << at_phone2.history;
+
+  // Phone 1 hangs up: line 1 is released, the exchange clears line 2, and
+  // phone 2 is told the far end left.
+  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "onhook")));
+  EXPECT_TRUE(gw.wait_line_state(kPhone2, "disconnected", 8s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_line_state(kLine1, "idle", 3s)) << gw.describe();
+  EXPECT_TRUE(gw.wait_line_state(kLine2, "idle", 3s)) << gw.describe();
+}
+
 }  // namespace
 }  // namespace sipline::test

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/goertzel.hpp"
 
 namespace sipline::drivers::sim {
@@ -105,6 +106,23 @@ ExchangePort::ExchangePort(std::size_t index, std::string name, const SimExchang
 
 ExchangePort::~ExchangePort() = default;
 
+void ExchangePort::attach(ExchangeSwitch& sw, std::size_t slot) {
+  switch_ = &sw;
+  slot_ = slot;
+  const auto& t = profile_.caller_id;
+  cid_from_.assign(sw.lines.size(), {});
+  if (t.format != dsp::CallerIdFormat::none) {
+    for (std::size_t i = 0; i < sw.lines.size(); ++i) {
+      if (i == slot) continue;
+      // The caller's number, no name, no time (a switched call carries no date here).
+      dsp::CallerId id{.number = sw.lines[i]->number()};
+      if (id.number.empty()) id.number_absence = dsp::Absence::unavailable;
+      cid_from_[i] = dsp::render_caller_id(t.format, id, t.level_dbm0);
+    }
+  }
+  if (t.alert == dsp::CallerIdAlert::dt_as) switch_alert_tone_ = dsp::render_alert_tone(t.alert_ms > 0 ? t.alert_ms : 100);
+}
+
 void ExchangePort::set_hook(bool off_hook) { hook_.store(off_hook, std::memory_order_release); }
 void ExchangePort::disconnect_battery(int) {}
 
@@ -130,6 +148,7 @@ uint64_t ExchangePort::ticks(int ms) const {
 void ExchangePort::read(base::FrameSpan from_line) {
   ++tick_;
   while (auto c = commands_.pop()) apply(*c);
+  if (switch_ != nullptr) follow_caller();
   // The port's side: its hook switch and pulse dialer make the loop.
   const bool hook = hook_.load(std::memory_order_acquire);
   if (!hook) cancel_pulse_dialing();
@@ -165,6 +184,11 @@ void ExchangePort::write(base::ConstFrameSpan port_audio) {
                (kListenWindow - base::kFrameSamples) * sizeof(int16_t));
   if (state_ == ExchangeState::connected) {
     std::copy(to_line.begin(), to_line.end(), window_.end() - base::kFrameSamples);
+    if (peer_ != nullptr) {
+      base::AudioFrame frame;
+      std::copy(to_line.begin(), to_line.end(), frame.begin());
+      (void)switch_->ring(slot_, peer_->slot_).push(frame);  // full (the peer's worker lags): dropped
+    }
   } else {
     std::fill(window_.end() - base::kFrameSamples, window_.end(), int16_t{0});
   }
@@ -280,7 +304,7 @@ void ExchangePort::collect_digit(char digit) {
   }
   last_digit_tick_ = tick_;
   const std::string_view dialed(digits_.data(), digit_count_);
-  bool complete = !own_number_.empty() && own_number_ == dialed;
+  bool complete = (!own_number_.empty() && own_number_ == dialed) || line_numbered(dialed) != nullptr;
   for (const auto& s : subscribers_) complete = complete || s.number == dialed;
   if (complete) route();
 }
@@ -326,9 +350,11 @@ void ExchangePort::run_outgoing() {
       if (tick_ - last_digit_tick_ >= ticks(kInterdigitTimeoutMs)) route();
       break;
     case ExchangeState::ringing_far:
+      if (calling_) follow_callee();
       if (answer_tick_ != 0 && tick_ >= answer_tick_) answer_far();
       break;
     case ExchangeState::connected:
+      if (calling_) follow_callee();
       if (hangup_tick_ != 0 && tick_ >= hangup_tick_) far_hangup();
       break;
     default:
@@ -349,6 +375,12 @@ void ExchangePort::route() {
     state_ = ExchangeState::busy;  // the line called itself
     play_tone(dsp::ToneKind::busy);
     return;
+  }
+  if (far_sub_ == nullptr) {
+    if (ExchangePort* line = line_numbered(dialed); line != nullptr) {
+      call_line(*line);
+      return;
+    }
   }
   if (far_sub_ == nullptr) {
     // Unobtainable: SIT once, then congestion.
@@ -404,6 +436,12 @@ void ExchangePort::connect(int tone_hz) {
   state_ = ExchangeState::connected;
   far_tone_hz_ = tone_hz;
   far_phase_ = 0;
+  if (peer_ != nullptr) {
+    auto& from_peer = switch_->ring(peer_->slot_, slot_);
+    while (from_peer.pop()) {
+    }  // frames of an earlier call, or sent before this side connected
+    if (!calling_) set_progress(Progress::answered);
+  }
 }
 
 void ExchangePort::far_hangup() {
@@ -411,6 +449,7 @@ void ExchangePort::far_hangup() {
     far_tone_hz_ = 0;
     hangup_tick_ = 0;
     far_dtmf_.stop();
+    leave_line_call();
     state_ = ExchangeState::disconnected;
     switch (disconnect_) {
       case SimExchangeLineConfig::Disconnect::polarity_reversal:
@@ -444,8 +483,10 @@ void ExchangePort::to_idle() {
   playing_ = nullptr;
   give_back(std::move(data_));
   give_back(std::move(alert_tone_));
+  cid_data_ = cid_tone_ = nullptr;
   first_ring_data_pending_ = false;
   phase_ = Phase::none;
+  leave_line_call();
   state_ = ExchangeState::idle;
   far_tone_hz_ = 0;
   far_dtmf_.stop();
@@ -458,21 +499,33 @@ void ExchangePort::to_idle() {
 
 void ExchangePort::start_incoming(ExchangeCommand& c) {
   if (state_ != ExchangeState::idle || seized_) return;  // glare: the line is in use (buffers go back)
-  const auto& t = profile_.caller_id;
-  digit_count_ = 0;
-  far_len_ = std::min(c.number_len, far_.size());
-  std::copy_n(c.number.begin(), far_len_, far_.begin());
-  rings_ = 0;
-  call_tone_hz_ = c.tone_hz;
-  listen_hz_ = c.listen_hz;
   give_back(std::move(data_));
   give_back(std::move(alert_tone_));
   data_ = std::move(c.data);
   alert_tone_ = std::move(c.tone);
-  alert_ = c.alert;
+  ring_line({.alert = c.alert,
+             .data = data_.get(),
+             .alert_tone = alert_tone_.get(),
+             .number = std::string_view(c.number.data(), c.number_len),
+             .tone_hz = c.tone_hz,
+             .listen_hz = c.listen_hz});
+}
+
+// The incoming call, from exchange_call or from another line (state idle, not seized).
+void ExchangePort::ring_line(const IncomingCall& call) {
+  const auto& t = profile_.caller_id;
+  digit_count_ = 0;
+  far_len_ = std::min(call.number.size(), far_.size());
+  std::copy_n(call.number.begin(), far_len_, far_.begin());
+  rings_ = 0;
+  call_tone_hz_ = call.tone_hz;
+  listen_hz_ = call.listen_hz;
+  cid_data_ = call.data != nullptr && !call.data->empty() ? call.data : nullptr;
+  cid_tone_ = call.alert_tone != nullptr && !call.alert_tone->empty() ? call.alert_tone : nullptr;
+  alert_ = call.alert;
   call_end_tick_ = tick_ + ticks(kIncomingRingTimeoutMs);
   first_ring_data_pending_ = false;
-  if (!data_) {
+  if (cid_data_ == nullptr) {
     start_ringing();  // no caller ID: just ring
     return;
   }
@@ -506,10 +559,10 @@ void ExchangePort::enter_phase(Phase phase, int ms) {
   phase_ = phase;
   phase_end_tick_ = tick_ + ticks(ms);
   if (phase == Phase::data) {
-    playing_ = data_.get();
+    playing_ = cid_data_;
     play_pos_ = 0;
   } else if (phase == Phase::alert_tone) {
-    playing_ = alert_tone_.get();
+    playing_ = cid_tone_;
     play_pos_ = 0;
   }
 }
@@ -525,7 +578,7 @@ void ExchangePort::run_incoming() {
       break;
     case Phase::reversal:
       if (tick_ < phase_end_tick_) break;
-      if (alert_ == dsp::CallerIdAlert::dt_as && alert_tone_) {
+      if (alert_ == dsp::CallerIdAlert::dt_as && cid_tone_ != nullptr) {
         enter_phase(Phase::alert_tone, 0);
       } else {
         enter_phase(Phase::data_delay, t.data_delay_ms);
@@ -544,6 +597,7 @@ void ExchangePort::run_incoming() {
         // No primary response: ring without caller ID.
         set_ringing(false);
         give_back(std::move(data_));
+        cid_data_ = nullptr;
         enter_phase(Phase::ring_delay, t.ring_delay_ms);
       } else if (!t.car_cadence_ms.empty() && tick_ >= cadence_end_tick_) {
         cadence_pos_ = (cadence_pos_ + 1) % t.car_cadence_ms.size();
@@ -586,7 +640,7 @@ void ExchangePort::run_incoming() {
       }
       if (data_start_tick_ != 0 && tick_ >= data_start_tick_) {
         data_start_tick_ = 0;
-        playing_ = data_.get();
+        playing_ = cid_data_;
         play_pos_ = 0;
       }
       state_ = playing_ != nullptr ? ExchangeState::caller_id : ExchangeState::ringing_line;
@@ -626,6 +680,10 @@ void ExchangePort::play_tone(dsp::ToneKind kind) {
 }
 
 void ExchangePort::produce(base::FrameSpan out) {
+  // The other line's port (a frame late at most; silence on underrun), taken
+  // every tick so the ring does not back up while the loop is open.
+  std::optional<base::AudioFrame> peer_frame;
+  if (state_ == ExchangeState::connected && peer_ != nullptr) peer_frame = switch_->ring(peer_->slot_, slot_).pop();
   // No loop current (loop-drop disconnect), or the port's loop open outside
   // an incoming call's on-hook signalling (released, a dial pulse): silence.
   if (loop_open_ || (!loop_closed_ && !is_incoming(state_))) {
@@ -652,11 +710,115 @@ void ExchangePort::produce(base::FrameSpan out) {
       far_phase_ = std::fmod(far_phase_ + step, kTwoPi);
     }
   }
+  if (peer_frame) {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = saturate(out[i] + (*peer_frame)[i]);
+  }
   if (state_ == ExchangeState::connected && far_dtmf_.active()) {
     base::AudioFrame keys;
     far_dtmf_.generate(keys);
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = saturate(out[i] + keys[i]);
   }
+}
+
+// ---- calls between the exchange's lines (see the header comment) ----
+
+ExchangePort* ExchangePort::line_numbered(std::string_view number) const {
+  if (switch_ == nullptr || number.empty()) return nullptr;
+  for (ExchangePort* line : switch_->lines) {
+    if (line->number() == number) return line;
+  }
+  return nullptr;
+}
+
+// This line dialed `callee`'s number: offer it the call.
+void ExchangePort::call_line(ExchangePort& callee) {
+  if (&callee == this) {
+    state_ = ExchangeState::busy;
+    play_tone(dsp::ToneKind::busy);
+    return;
+  }
+  if (++call_count_ == 0) ++call_count_;
+  const uint64_t token = (static_cast<uint64_t>(slot_ + 1) << 32) | call_count_;
+  uint64_t free = 0;
+  if (!callee.offer_.compare_exchange_strong(free, token, std::memory_order_acq_rel)) {
+    state_ = ExchangeState::busy;  // another line is calling it
+    play_tone(dsp::ToneKind::busy);
+    return;
+  }
+  peer_ = &callee;
+  calling_ = true;
+  call_token_ = token;
+  answer_tick_ = 0;
+  state_ = ExchangeState::ringing_far;
+  play_tone(dsp::ToneKind::ringback);  // until the callee refuses (busy) or answers
+}
+
+// Callee side, each tick: a new offer rings the line (or is refused); the
+// offer of the call the line has going away means the caller hung up.
+void ExchangePort::follow_caller() {
+  const uint64_t offer = offer_.load(std::memory_order_acquire);
+  if (peer_ != nullptr && !calling_ && offer != call_token_) {
+    peer_ = nullptr;
+    call_token_ = 0;
+    far_hangup();  // connected: the disconnect signal; ringing: the caller gave up
+  }
+  if (offer == 0 || offer == seen_offer_) return;
+  seen_offer_ = offer;
+  const std::size_t caller = static_cast<std::size_t>(offer >> 32) - 1;
+  if (state_ != ExchangeState::idle || seized_ || caller >= switch_->lines.size() || caller == slot_) {
+    progress_.store(offer * 8 + static_cast<uint64_t>(Progress::refused), std::memory_order_release);
+    return;
+  }
+  peer_ = switch_->lines[caller];
+  calling_ = false;
+  call_token_ = offer;
+  const auto& t = profile_.caller_id;
+  ring_line({.alert = t.alert,
+             .data = &cid_from_[caller],
+             .alert_tone = t.alert == dsp::CallerIdAlert::dt_as ? &switch_alert_tone_ : nullptr,
+             .number = peer_->number()});
+  set_progress(Progress::ringing);
+}
+
+// Caller side, each tick while ringing or connected: what the callee did.
+void ExchangePort::follow_callee() {
+  const uint64_t word = peer_->progress_.load(std::memory_order_acquire);
+  if (word / 8 != call_token_) return;  // not yet seen by the callee
+  switch (static_cast<Progress>(word % 8)) {
+    case Progress::answered:
+      if (state_ == ExchangeState::ringing_far) answer_far();  // answer supervision, as for a subscriber
+      break;
+    case Progress::refused:
+    case Progress::cleared:
+      if (state_ == ExchangeState::connected) {
+        far_hangup();  // the line's disconnect signal
+      } else {
+        leave_line_call();
+        state_ = ExchangeState::busy;
+        play_tone(dsp::ToneKind::busy);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void ExchangePort::set_progress(Progress p) {
+  progress_.store(call_token_ * 8 + static_cast<uint64_t>(p), std::memory_order_release);
+}
+
+// This line's part of a call with another line is over: the caller gives the
+// callee back (offer_ to 0), the callee tells the caller it cleared.
+void ExchangePort::leave_line_call() {
+  if (peer_ == nullptr) return;
+  if (calling_) {
+    peer_->offer_.store(0, std::memory_order_release);
+  } else {
+    set_progress(Progress::cleared);
+  }
+  peer_ = nullptr;
+  calling_ = false;
+  call_token_ = 0;
 }
 
 void ExchangePort::give_back(SamplesPtr samples) { give_back_samples(returned_, std::move(samples)); }

@@ -24,12 +24,37 @@
 //   media -> control: status_   (seqlock snapshot, read from any thread)
 // set_hook() is a plain atomic; pulse_dial() posts a command (control thread,
 // the queue's one producer, as for the SimDriver's commands).
+//
+// Calls between the exchange's own lines (the switch): a line that dials the
+// number of another line B of the same driver offers B the call; B rings
+// (the incoming-call path of exchange_call, caller ID = the caller's number,
+// pre-rendered by attach() in B's profile's format), answers when its port
+// goes off hook, and then each side's write() feeds a frame ring that the
+// other side's read() plays. Handoff between the two media workers, lock-free:
+//   offer_     B's atomic word, written only by the caller: CAS 0 -> token
+//              to ring B (fails: B is held by another caller, busy tone);
+//              stored back to 0 when the caller hangs up, gives up, or has
+//              seen B refuse or clear. B's tick reads it: a new token rings B
+//              (or is refused if B is not idle), a token that goes away while
+//              B has the call clears B (disconnect signal / ringing stops).
+//   progress_  B's atomic word, written only by B's tick: (token, ringing /
+//              answered / refused / cleared); the caller's tick reads it.
+//   rings      ExchangeSwitch::ring(from, to), one SPSC ring of frames per
+//              ordered pair of lines (producer: `from`'s write(), consumer:
+//              `to`'s read()), allocated by the SimDriver at construction;
+//              kLineRingFrames of slack for worker skew, silence on underrun,
+//              drained by the consumer when the call connects.
+// A token is (caller's slot + 1, the caller's call count): a stale word from
+// an earlier call never matches. The other lines' numbers are constant after
+// construction, so a port finds a line by number through the switch's table.
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim_port.hpp"
@@ -57,6 +82,9 @@ inline constexpr std::size_t kPulseDialBuffer = 64;  // digits waiting to be pul
 // The far party's keys (exchange_dial), as the phones dial.
 inline constexpr int kFarDtmfOnMs = 80;
 inline constexpr int kFarDtmfOffMs = 80;
+// Frames queued per direction between two connected lines: a few ticks of
+// skew between the two workers; a full ring drops the new frame.
+inline constexpr std::size_t kLineRingFrames = 4;
 
 enum class ExchangeState {
   idle,
@@ -125,6 +153,19 @@ class ExchangeStatusCell {
   std::atomic<int> rings_{0};
 };
 
+using FrameRing = base::SpscQueue<base::AudioFrame, kLineRingFrames>;
+
+class ExchangePort;
+
+// The exchange's switch between its own lines: built by the SimDriver at
+// construction, constant afterwards (the rings' contents aside).
+// Thread: any (read-only table).
+struct ExchangeSwitch {
+  std::vector<ExchangePort*> lines;              // by slot (the exchange line's index)
+  std::vector<std::unique_ptr<FrameRing>> rings;  // [from * lines.size() + to]; none from a line to itself
+  FrameRing& ring(std::size_t from, std::size_t to) { return *rings[from * lines.size() + to]; }
+};
+
 // A subscriber as the media side sees it (copied at construction).
 struct Subscriber {
   std::string number;
@@ -163,6 +204,13 @@ class ExchangePort final : public LinePort {
   // Realtime: what the port sends to the exchange.
   void write(base::ConstFrameSpan to_line) override;
 
+  // Thread: control, at construction, before any tick: joins the switch as
+  // line `slot` (every line of `sw` must exist) and renders the caller ID of
+  // a call from each other line.
+  void attach(ExchangeSwitch& sw, std::size_t slot);
+  // Thread: any (constant).
+  const std::string& number() const { return own_number_; }
+
   // Thread: control.
   bool post(ExchangeCommand&& command);
   std::optional<Returned> take_returned();
@@ -187,6 +235,18 @@ class ExchangePort final : public LinePort {
     ringing,        // normal ringing cadence
   };
 
+  // What rings the line: exchange_call's command, or another line.
+  struct IncomingCall {
+    dsp::CallerIdAlert alert = dsp::CallerIdAlert::first_ring;
+    const Samples* data = nullptr;        // caller ID data burst (none: no caller ID)
+    const Samples* alert_tone = nullptr;  // DT-AS (dt_as only)
+    std::string_view number{};            // the caller's number, for status
+    int tone_hz = 0;
+    double listen_hz = 0;
+  };
+  // The progress_ word: token * 8 + one of these.
+  enum class Progress : uint64_t { none, ringing, answered, refused, cleared };
+
   void apply(ExchangeCommand& c);
   void queue_pulse_digits(const ExchangeCommand& c);
   bool run_pulse_dialer();
@@ -194,6 +254,13 @@ class ExchangePort final : public LinePort {
   void loop_changed(const HookEvents& events);
   void collect_digit(char digit);
   void start_incoming(ExchangeCommand& c);
+  void ring_line(const IncomingCall& call);
+  ExchangePort* line_numbered(std::string_view number) const;
+  void call_line(ExchangePort& callee);
+  void follow_caller();
+  void follow_callee();
+  void set_progress(Progress p);
+  void leave_line_call();
   void hook_changed(bool off_hook);
   void run_outgoing();
   void run_incoming();
@@ -226,11 +293,21 @@ class ExchangePort final : public LinePort {
   const std::vector<Subscriber> subscribers_;
   const std::string own_number_;  // dialing it gives busy tone
 
+  // The switch (set by attach(), constant afterwards).
+  ExchangeSwitch* switch_ = nullptr;
+  std::size_t slot_ = 0;
+  std::vector<Samples> cid_from_;  // by the caller's slot: caller ID data (empty: none)
+  Samples switch_alert_tone_;       // DT-AS for calls from other lines
+
   base::SpscQueue<ExchangeCommand, 16> commands_;
   base::SpscQueue<Returned, 32> returned_;
   base::SpscQueue<LineEvent, 64> events_;
   ExchangeStatusCell status_;
   std::atomic<bool> hook_{false};
+  // Written by the caller that holds this line (see above); 0 = no offer.
+  std::atomic<uint64_t> offer_{0};
+  // Written by this line's tick: the progress of the offer it took or refused.
+  std::atomic<uint64_t> progress_{0};
 
   // Media side.
   uint64_t tick_ = 0;
@@ -271,7 +348,9 @@ class ExchangePort final : public LinePort {
   uint64_t phase_end_tick_ = 0;
   uint64_t call_end_tick_ = 0;  // the incoming call gives up
   dsp::CallerIdAlert alert_ = dsp::CallerIdAlert::first_ring;
-  SamplesPtr data_, alert_tone_;
+  SamplesPtr data_, alert_tone_;             // exchange_call's buffers (owned until given back)
+  const Samples* cid_data_ = nullptr;       // this call's caller ID data (data_ or cid_from_)
+  const Samples* cid_tone_ = nullptr;       // this call's DT-AS (alert_tone_ or switch_alert_tone_)
   const Samples* playing_ = nullptr;  // data_ or alert_tone_ being played
   std::size_t play_pos_ = 0;
   bool data_sent_ = false;
@@ -289,6 +368,13 @@ class ExchangePort final : public LinePort {
   double far_phase_ = 0;
   double listen_hz_ = 0, listen_ratio_ = 0;
   std::array<int16_t, kListenWindow> window_{};
+
+  // A call with another line of the switch (media side).
+  ExchangePort* peer_ = nullptr;  // the other line; nullptr: none
+  bool calling_ = false;          // this line called peer_ (and holds its offer_)
+  uint64_t call_token_ = 0;
+  uint32_t call_count_ = 0;       // this line's calls to other lines (the token's second half)
+  uint64_t seen_offer_ = 0;       // the last offer taken or refused
 };
 
 }  // namespace sipline::drivers::sim

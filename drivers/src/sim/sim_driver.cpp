@@ -52,6 +52,7 @@ struct SimDriver::Impl {
   base::UniqueFd event_fd;
   std::vector<std::unique_ptr<sim::SimPort>> ports;  // FXS: indices 0..P-1
   std::vector<Control> control;
+  sim::ExchangeSwitch exchange_switch;  // calls between the exchange lines (outlives the ports)
   std::vector<std::unique_ptr<sim::ExchangePort>> exchange;  // FXO: indices P..
   std::vector<ExchangeControl> exchange_control;
 
@@ -149,6 +150,17 @@ SimDriver::SimDriver(const SimDriverConfig& config) : impl_(std::make_unique<Imp
                                                                   impl_->event_fd.get()));
   }
   impl_->exchange_control.resize(impl_->exchange.size());
+  // The switch: every line can reach every other (a frame ring per direction).
+  auto& sw = impl_->exchange_switch;
+  const std::size_t lines = impl_->exchange.size();
+  for (const auto& line : impl_->exchange) sw.lines.push_back(line.get());
+  sw.rings.resize(lines * lines);
+  for (std::size_t from = 0; from < lines; ++from) {
+    for (std::size_t to = 0; to < lines; ++to) {
+      if (from != to) sw.rings[from * lines + to] = std::make_unique<sim::FrameRing>();
+    }
+  }
+  for (std::size_t i = 0; i < lines; ++i) impl_->exchange[i]->attach(sw, i);
 }
 
 SimDriver::~SimDriver() = default;

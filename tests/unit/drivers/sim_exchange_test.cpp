@@ -1,7 +1,10 @@
 // The sim driver's FXO ports and their simulated exchange, driven tick by tick
 // as a media worker does: what the exchange sends (read()) is analysed with
 // the dsp detectors, what the gateway sends (write()) is synthesized here.
+#include <algorithm>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -835,5 +838,6 @@ TEST(SimExchange, ExchangeDialRefusesFxsPorts) {
   EXPECT_TRUE(r.error().is(SimError::bad_port));
 }
 
+// ---- calls between the exchange's own lines ----
 }  // namespace
 }  // namespace sipline::drivers

@@ -23,7 +23,13 @@
 // the exchange routes the
 // number to one of its SimSubscriberConfig subscribers (ringback, answer with
 // an optional polarity reversal, busy, no answer; unknown numbers get SIT then
-// congestion). exchange_call() rings the port with the profile's cadence and
+// congestion), or to another exchange line of the same driver by that line's
+// number: the called line rings like an exchange_call() (caller ID = the
+// caller's number, in the called line's profile), its port going off hook
+// connects the two (audio both ways, frame by frame; the caller gets answer
+// supervision), a busy line (or the line's own number) gives busy tone, and
+// either side hanging up clears the other with its disconnect signal.
+// exchange_call() rings the port with the profile's cadence and
 // sends caller ID with the profile's (or the call's) alerting: first ring,
 // line reversal, DT-AS, RP-AS or NTT's CAR with primary response.
 // exchange_hangup() clears from the far end with the line's disconnect
@@ -96,7 +102,7 @@ struct SimPhoneConfig {
 // One exchange line: an FXO port (after the phones' ports, in this order).
 struct SimExchangeLineConfig {
   std::string name{};    // e.g. "fxo1"; empty = "fxo<n>"
-  std::string number{};  // this line's own subscriber number (dialing it gives busy)
+  std::string number{};  // this line's own number: other lines dial it to reach it (itself: busy)
   // Tones, ring cadence and caller ID timing; nullptr = the built-in "US".
   // Must outlive the driver (the built-in profiles are static).
   const dsp::ToneProfile* profile = nullptr;
@@ -143,7 +149,7 @@ struct SimExchangeStatus {
   bool polarity_reversed = false;
   bool ringing = false;            // ringing voltage on right now
   std::string digits{};            // dialed by the gateway (this call, at most 32)
-  std::string far_number{};        // the subscriber called, or the incoming caller's number
+  std::string far_number{};        // the number called, or the incoming caller's (another line's too)
   double listen_hz = 0;            // what the far party listens for
   double listen_ratio = 0;         // its power ratio in the gateway's audio, last 200 ms (0..1)
   int rings = 0;                   // normal rings of this incoming call (not RP-AS or CAR)

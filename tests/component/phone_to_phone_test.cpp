@@ -74,7 +74,10 @@ TEST_F(GatewayTest, TwoPhonesTalkBothWaysThroughSipLoopback) {
   EXPECT_TRUE(at_phone2.sustained) << "phone 2 listening for phone 1's 697 Hz: " << at_phone2.history;
 
   // RTP flowed both ways on both legs.
-  for (const auto& c : gw.calls()["calls"]) {
+  // (The answer must outlive the loop: a range-for over a member of a
+  // temporary reads freed memory before C++23.)
+  const Json after = gw.calls();
+  for (const auto& c : after["calls"]) {
     EXPECT_GT(c["rtp"].value("sent", 0), 0) << c.dump();
     EXPECT_GT(c["rtp"].value("received", 0), 0) << c.dump();
   }

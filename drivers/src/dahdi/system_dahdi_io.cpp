@@ -55,20 +55,25 @@ class SystemDahdiIo final : public DahdiIo {
   }
   int set_polarity(int fd, bool reversed) override { return ioctl_int(fd, DAHDI_SETPOLARITY, reversed ? 1 : 0); }
   int set_pulse_timing(int fd, const DahdiPulseTiming& timing) override {
-    dahdi_params p{};
-    p.channo = 0;  // the channel this fd was bound to
-    if (::ioctl(fd, DAHDI_GET_PARAMS, &p) < 0) return -errno;
-    p.pulsebreaktime = timing.break_ms;
-    p.pulsemaketime = timing.make_ms;
-    p.pulseaftertime = timing.after_ms;
-    return result(::ioctl(fd, DAHDI_SET_PARAMS, &p));
+    return update_params(fd, [&](dahdi_params& p) {
+      p.pulsebreaktime = timing.break_ms;
+      p.pulsemaketime = timing.make_ms;
+      p.pulseaftertime = timing.after_ms;
+    });
   }
   int set_hook_timing(int fd, const DahdiHookTiming& timing) override {
+    return update_params(fd, [&](dahdi_params& p) {
+      p.rxflashtime = timing.rx_flash_ms;
+      p.debouncetime = timing.debounce_ms;
+    });
+  }
+  // Reads the channel's params, changes some, writes them back.
+  template <typename Change>
+  static int update_params(int fd, Change change) {
     dahdi_params p{};
     p.channo = 0;  // the channel this fd was bound to
     if (::ioctl(fd, DAHDI_GET_PARAMS, &p) < 0) return -errno;
-    p.rxflashtime = timing.rx_flash_ms;
-    p.debouncetime = timing.debounce_ms;
+    change(p);
     return result(::ioctl(fd, DAHDI_SET_PARAMS, &p));
   }
   int dial(int fd, std::string_view dial_string) override {

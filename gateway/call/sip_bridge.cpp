@@ -42,7 +42,8 @@ SipBridge::SipBridge(Deps deps, std::shared_ptr<sip::SipSession> caller, sip::In
     : deps_(std::move(deps)),
       a_(std::move(caller)),
       info_(std::move(info)),
-      targets_(deps_.timers, base::Millis(deps_.config.routing.target_timeout_ms)) {}
+      fork_(deps_.timers, base::Millis(deps_.config.routing.target_timeout_ms),
+            [this](const sip::OutgoingInvite& invite) { return deps_.sip.invite(invite); }, leg_b_) {}
 
 SipBridge::~SipBridge() {
   if (a_) a_->set_handler(nullptr);
@@ -53,9 +54,8 @@ SipBridge::~SipBridge() {
 
 base::LogContextFields SipBridge::context() const { return {.call_id = info_.call_id, .line = "sip"}; }
 
-bool SipBridge::start(std::vector<std::string> targets) {
+bool SipBridge::start(Fork::Groups targets) {
   LogContext ctx(context());
-  targets_.assign(std::move(targets));
   if (info_.max_forwards <= 0) {
     log::info(Sub::call, "event=bridge_refused reason=max_forwards");
     a_->reject(483);
@@ -88,43 +88,21 @@ bool SipBridge::start(std::vector<std::string> targets) {
     answer_a_ = std::move(*answer);
   }
   a_->set_handler(&leg_a_);
-  if (!send_next_invite()) {
+  const bool sent = fork_.start(std::move(targets), [this] {
+    sdp_b_->reset();  // nothing of a failed group carries over
+    return sip::OutgoingInvite{.to = {},
+                               .from_user = caller_user(info_.from_uri),
+                               .display = info_.from_display,
+                               .sdp = sdp_b_->offer(),
+                               .max_forwards = info_.max_forwards - 1,
+                               .handler = nullptr};
+  });
+  if (!sent) {
     a_->set_handler(nullptr);
-    a_->reject(caller_status(last_status_));
+    a_->reject(caller_status(fork_.failed_status()));
     return false;
   }
   return true;
-}
-
-bool SipBridge::send_next_invite() {
-  while (targets_.has_next()) {
-    target_ = targets_.next([this] { target_timeout(); });
-    sdp_b_->reset();  // nothing of a failed attempt carries over
-    auto session = deps_.sip.invite({.to = target_,
-                                     .from_user = caller_user(info_.from_uri),
-                                     .display = info_.from_display,
-                                     .sdp = sdp_b_->offer(),
-                                     .max_forwards = info_.max_forwards - 1,
-                                     .handler = &leg_b_});
-    if (session) {
-      b_ = *session;
-      log::info(Sub::call, "event=bridge_invite_sent target={} attempt={}", target_, targets_.attempt());
-      return true;
-    }
-    log::warn(Sub::call, "event=invite_failed target={} error=\"{}\"", target_, session.error().message());
-  }
-  targets_.responded();
-  return false;
-}
-
-void SipBridge::target_timeout() {
-  LogContext ctx(context());
-  log::info(Sub::call, "event=target_timeout target={}", target_);
-  b_->set_handler(nullptr);
-  b_->hangup();  // CANCEL (Sofia sends it once the target answers anything)
-  b_.reset();
-  last_status_ = 408;
-  if (!send_next_invite()) end(caller_status(last_status_));
 }
 
 bool SipBridge::connect(const media::StreamInfo& stream, const LegSdp& sdp) {
@@ -138,7 +116,6 @@ bool SipBridge::connect(const media::StreamInfo& stream, const LegSdp& sdp) {
 
 void SipBridge::b_progress(int status, const std::string& sdp) {
   LogContext ctx(context());
-  targets_.responded();
   bool early_media = false;
   if (!sdp.empty()) {
     if (auto r = sdp_b_->accept(sdp); r && connect(stream_b_, *sdp_b_)) {
@@ -164,32 +141,26 @@ void SipBridge::b_progress(int status, const std::string& sdp) {
 
 void SipBridge::b_answered(const std::string& sdp) {
   LogContext ctx(context());
-  targets_.responded();
+  b_ = fork_.winner();
   bool usable = sdp.empty() ? sdp_b_->negotiated().has_value() : static_cast<bool>(sdp_b_->accept(sdp));
   if (usable) usable = connect(stream_b_, *sdp_b_);
   if (!usable) {
-    log::warn(Sub::call, "event=answer_not_usable target={}", target_);
+    log::warn(Sub::call, "event=answer_not_usable target={}", fork_.target());
     end(502);
     return;
   }
   if (!a_late_offer_ && !a_media_) a_media_ = connect(stream_a_, *sdp_a_);
   a_->answer(answer_a_);
   state_ = State::connected;
-  log::info(Sub::call, "event=bridged target={} codec_a={} codec_b={} srtp_a={} srtp_b={}", target_, sdp_a_->codec(),
+  log::info(Sub::call, "event=bridged target={} codec_a={} codec_b={} srtp_a={} srtp_b={}", fork_.target(), sdp_a_->codec(),
             sdp_b_->codec(), sdp_a_->srtp(), sdp_b_->srtp());
 }
 
+// Every target failed: Fork reports the best status.
 void SipBridge::b_failed(int status, const std::string& phrase) {
   LogContext ctx(context());
-  log::info(Sub::call, "event=call_failed status={} phrase=\"{}\" target={}", status, phrase, target_);
-  targets_.responded();
-  last_status_ = status;
-  if (TargetList::worth_next(status) && targets_.has_next()) {
-    b_->set_handler(nullptr);
-    b_.reset();
-    if (send_next_invite()) return;
-  }
-  end(caller_status(last_status_));
+  log::info(Sub::call, "event=call_failed status={} phrase=\"{}\" target={}", status, phrase, fork_.target());
+  end(caller_status(status));
 }
 
 void SipBridge::a_ack(const std::string& sdp) {
@@ -246,7 +217,7 @@ void SipBridge::on_rtp_timeout() {
 }
 
 void SipBridge::end(int status_for_caller) {
-  if (b_) b_->hangup();
+  fork_.hangup();
   if (a_->confirmed() || status_for_caller == 0) {
     a_->hangup();
   } else {
@@ -256,7 +227,7 @@ void SipBridge::end(int status_for_caller) {
 }
 
 void SipBridge::hangup() {
-  if (b_) b_->hangup();
+  fork_.hangup();
   a_->hangup();
 }
 
@@ -275,7 +246,7 @@ CallStatus SipBridge::status() const {
   s.call_id = info_.call_id;
   s.inbound = true;
   s.line = "sip";
-  s.remote = target_;
+  s.remote = fork_.target();
   s.state = state_name();
   const std::string a = sdp_a_ ? sdp_a_->codec() : "", b = sdp_b_ ? sdp_b_->codec() : "";
   s.codec = a == b ? a : a + "/" + b;

@@ -9,11 +9,12 @@
 // Max-Forwards less one, the caller's user and display name in From). The two
 // legs' audio meets in a MediaEngine relay, so each leg negotiates its own
 // codec and DTMF form. Leg A hears 180 when B rings, 183 with our SDP when B
-// sends early media, and 200 with our SDP when B answers. Targets are tried in
-// order as for a phone's call (TargetList: the next one on 408, 480, 5xx, or
-// no 18x or final response within routing.target_timeout_ms);
-// when every target fails, A gets the last status, mapped where B's status
-// means nothing to A (see caller_status). CANCEL or BYE on one leg ends the
+// sends early media, and 200 with our SDP when B answers. Leg B is forked as
+// a phone's call is (Fork: a user's contacts of equal q at once, the groups
+// and the dial plan's steps in order, the next one on 408, 480, 5xx, or no
+// 18x or final response within routing.target_timeout_ms); when every target
+// fails, A gets the best status, mapped where B's status means nothing to A
+// (see caller_status). CANCEL or BYE on one leg ends the
 // other; so does an RTP timeout on either. A re-INVITE is answered by the leg
 // that receives it (the relay transcodes, the other leg need not change), so
 // hold is not passed on to the other side.
@@ -27,7 +28,7 @@
 #include "call/call_limits.hpp"
 #include "call/call_status.hpp"
 #include "call/leg_sdp.hpp"
-#include "call/target_list.hpp"
+#include "call/fork.hpp"
 #include "config/config.hpp"
 #include "media/media_engine.hpp"
 #include "sip/sip_stack.hpp"
@@ -64,7 +65,7 @@ class SipBridge {
   // Checks A's offer and calls the first target. False when the call ended
   // at once (A has had its final response); the owner then drops the bridge
   // without waiting for `done`.
-  bool start(std::vector<std::string> targets);
+  bool start(Fork::Groups targets);
   // Ends both legs (shutdown); `done` is not called.
   void hangup();
   // The media engine saw no RTP on one of our streams for rtp_timeout.
@@ -92,9 +93,6 @@ class SipBridge {
     bool caller_;
   };
 
-  bool send_next_invite();
-  // The current target sent nothing in time: give it up, try the next.
-  void target_timeout();
   void b_progress(int status, const std::string& sdp);
   void b_answered(const std::string& sdp);
   void b_failed(int status, const std::string& phrase);
@@ -111,7 +109,7 @@ class SipBridge {
 
   Deps deps_;
   std::shared_ptr<sip::SipSession> a_;
-  std::shared_ptr<sip::SipSession> b_;
+  std::shared_ptr<sip::SipSession> b_;   // leg B once answered
   sip::InviteInfo info_;
   Leg leg_a_{*this, true};
   Leg leg_b_{*this, false};
@@ -122,9 +120,7 @@ class SipBridge {
   std::string answer_a_;          // our SDP for A (answer, or our offer when A sent none)
   bool a_late_offer_ = false;     // A's INVITE had no SDP: ours went in the 200, A's answer comes in the ACK
   bool a_media_ = false;          // A's stream is connected
-  TargetList targets_;
-  std::string target_;
-  int last_status_ = 480;
+  Fork fork_;                             // leg B's INVITEs
   State state_ = State::trying;
   CallLimits::Ticket ticket_;
 };

@@ -20,6 +20,17 @@ using base::LogContext;
 using base::Sub;
 namespace log = base::log;
 
+namespace {
+
+// Appends a route target: to the last group when it is rung together with
+// the one before it (a user's contacts of equal q), else as a group of its own.
+void add_target(Fork::Groups& groups, const std::string& uri, bool parallel) {
+  if (!parallel || groups.empty()) groups.emplace_back();
+  groups.back().push_back(uri);
+}
+
+}  // namespace
+
 // One call between a line and a SIP dialog.
 class Switchboard::Call final : public sip::SessionHandler {
  public:
@@ -29,8 +40,7 @@ class Switchboard::Call final : public sip::SessionHandler {
       : board_(board),
         line_(line),
         inbound_(inbound),
-        serial_(board.next_call_serial_++),
-        targets_(board.timers_, base::Millis(board.config_.routing.target_timeout_ms)) {}
+        serial_(board.next_call_serial_++) {}
   ~Call() override {
     if (route_) board_.router_.cancel(route_);
     if (session_) session_->set_handler(nullptr);
@@ -44,7 +54,6 @@ class Switchboard::Call final : public sip::SessionHandler {
   // --- sip::SessionHandler (outgoing calls) ---
   void on_progress(int status, const std::string& sdp) override {
     LogContext ctx(context());
-    targets_.responded();
     bool early_media = false;
     // Any 18x with SDP carries the (preliminary) answer: early media.
     if (!sdp.empty()) early_media = apply_answer(sdp);
@@ -54,8 +63,9 @@ class Switchboard::Call final : public sip::SessionHandler {
   }
 
   void on_answered(const std::string& sdp) override {
+    session_ = fork_->winner();
+    remote_ = fork_->target();
     LogContext ctx(context());
-    targets_.responded();
     if (!sdp.empty()) {
       if (!apply_answer(sdp)) {
         // The far end answered with SDP we cannot use: there is no call to have.
@@ -74,15 +84,10 @@ class Switchboard::Call final : public sip::SessionHandler {
     line().on_remote_answered();
   }
 
+  // Every target failed (the Fork reports the best status).
   void on_failed(int status, const std::string& phrase) override {
     LogContext ctx(context());
-    log::info(Sub::call, "event=call_failed status={} phrase=\"{}\" target={}", status, phrase, remote_);
-    targets_.responded();
-    if (TargetList::worth_next(status) && targets_.has_next()) {
-      session_->set_handler(nullptr);
-      session_.reset();
-      if (send_next_invite()) return;
-    }
+    log::info(Sub::call, "event=call_failed status={} phrase=\"{}\" target={}", status, phrase, fork_->target());
     end_from_far_end(status == 486 || status == 600 ? EndCause::busy : EndCause::unreachable);
   }
 
@@ -177,39 +182,27 @@ class Switchboard::Call final : public sip::SessionHandler {
     return true;
   }
 
-  // Outgoing: sends the INVITE to the first target that takes it; the
-  // others are tried in order when one fails (on_failed).
-  bool start_outgoing(std::vector<std::string> targets) {
+  // Outgoing: calls the targets (a group at once, the groups in order; see
+  // Fork). False when not one INVITE could be sent.
+  bool start_outgoing(Fork::Groups targets) {
     route_ = 0;
-    targets_.assign(std::move(targets));
     auto stream = board_.media_.open_stream(line_);
     if (!stream) {
       log::error(Sub::call, "event=no_media_port error=\"{}\"", stream.error().message());
       return false;
     }
     open_sdp(*stream);
-    return send_next_invite();
-  }
-
-  bool send_next_invite() {
-    while (targets_.has_next()) {
-      remote_ = targets_.next([this] { target_timeout(); });
-      // Nothing of a failed attempt (early media, its codec) carries over.
+    fork_ = std::make_unique<Fork>(
+        board_.timers_, base::Millis(board_.config_.routing.target_timeout_ms),
+        [this](const sip::OutgoingInvite& invite) { return board_.sip_->invite(invite); }, *this);
+    return fork_->start(std::move(targets), [this] {
+      // Nothing of a failed group (early media, its codec) carries over.
       sdp_->reset();
       connected_media_ = false;
       codec_.clear();
-      const std::string offer = sdp_->offer();
-      auto session = board_.sip_->invite(invite_for(offer));
-      if (session) {
-        session_ = *session;
-        state_ = State::ringing;
-        log::info(Sub::call, "event=invite_sent target={} attempt={}", remote_, targets_.attempt());
-        return true;
-      }
-      log::warn(Sub::call, "event=invite_failed target={} error=\"{}\"", remote_, session.error().message());
-    }
-    targets_.responded();
-    return false;
+      state_ = State::ringing;
+      return invite_for(sdp_->offer());
+    });
   }
 
   // A PSTN caller on an FXO line: the INVITE carries who the exchange said is calling.
@@ -217,7 +210,7 @@ class Switchboard::Call final : public sip::SessionHandler {
 
   sip::OutgoingInvite invite_for(const std::string& offer) {
     const auto& port = board_.config_.lines.ports[line_];
-    sip::OutgoingInvite invite{.to = remote_, .from_user = port.number, .display = port.name, .sdp = offer,
+    sip::OutgoingInvite invite{.to = {}, .from_user = port.number, .display = port.name, .sdp = offer,
                                .handler = this};
     if (!identity_) return invite;
     const dsp::CallerId& id = *identity_;
@@ -231,17 +224,6 @@ class Switchboard::Call final : public sip::SessionHandler {
     invite.display = id.name.empty() ? (id.number.empty() ? std::string("Unavailable") : std::string()) : id.name;
     if (!id.number.empty()) invite.asserted_user = id.number;
     return invite;
-  }
-
-  // The current target sent nothing in time: give it up, try the next.
-  void target_timeout() {
-    LogContext ctx(context());
-    log::info(Sub::call, "event=target_timeout target={}", remote_);
-    session_->set_handler(nullptr);
-    session_->hangup();
-    session_.reset();
-    if (send_next_invite()) return;
-    end_from_far_end(EndCause::unreachable);
   }
 
   // An exchange line was seized for this incoming call: the caller hears it
@@ -270,10 +252,12 @@ class Switchboard::Call final : public sip::SessionHandler {
   }
 
   void hangup(bool no_answer) {
-    if (!session_) return;  // still routing: the destructor cancels the route
+    if (!session_ && !fork_) return;  // still routing: the destructor cancels the route
     LogContext ctx(context());
     log::info(Sub::call, "event=local_hangup no_answer={}", no_answer);
-    if (no_answer) {
+    if (fork_) {
+      fork_->hangup();  // CANCEL every branch, or BYE the one that answered
+    } else if (no_answer) {
       session_->reject(480);
     } else {
       session_->hangup();
@@ -283,17 +267,21 @@ class Switchboard::Call final : public sip::SessionHandler {
   void rtp_timeout() {
     LogContext ctx(context());
     log::warn(Sub::call, "event=rtp_timeout");
-    session_->hangup();
+    if (fork_) {
+      fork_->hangup();
+    } else {
+      session_->hangup();
+    }
     end_from_far_end(EndCause::unreachable);
   }
 
   CallStatus status() const {
     CallStatus s;
-    s.call_id = session_ ? session_->call_id() : "";
+    s.call_id = call_id();
     s.inbound = inbound_;
     s.line = board_.config_.lines.ports[line_].name;
-    s.remote = remote_;
-    s.state = session_ || inbound_ ? state_name() : "routing";
+    s.remote = fork_ && !session_ ? fork_->target() : remote_;
+    s.state = session_ || fork_ || inbound_ ? state_name() : "routing";
     s.codec = codec_;
     s.srtp = srtp_name();
     if (stream_.id) s.rtp = board_.media_.stats(stream_.id);
@@ -303,9 +291,9 @@ class Switchboard::Call final : public sip::SessionHandler {
   media::StreamId stream() const { return stream_.id; }
 
  private:
-  base::LogContextFields context() const {
-    return {.call_id = session_ ? session_->call_id() : "", .line = board_.config_.lines.ports[line_].name};
-  }
+  base::LogContextFields context() const { return {.call_id = call_id(), .line = board_.config_.lines.ports[line_].name}; }
+  // Outgoing before the answer: the first ringing branch's.
+  std::string call_id() const { return session_ ? session_->call_id() : fork_ ? fork_->call_id() : ""; }
   LineSide& line() { return *board_.lines_[line_]; }
 
   // The call's media stream and the offer/answer state of its dialog.
@@ -356,9 +344,9 @@ class Switchboard::Call final : public sip::SessionHandler {
   bool inbound_;
   std::uint64_t serial_;
   route::RouteId route_ = 0;               // outgoing, while the router works
-  TargetList targets_;                     // outgoing: where to try, in order
+  std::unique_ptr<Fork> fork_;             // outgoing: the INVITEs to the targets
   State state_ = State::ringing;
-  std::shared_ptr<sip::SipSession> session_;
+  std::shared_ptr<sip::SipSession> session_;  // the dialog (outgoing: once answered)
   media::StreamInfo stream_;
   std::unique_ptr<LegSdp> sdp_;            // offer/answer state, once the stream is open
   std::string local_sdp_;                  // incoming: our answer (or late offer)
@@ -565,7 +553,7 @@ void Switchboard::on_incoming_invite(const std::shared_ptr<sip::SipSession>& ses
   if (!called || !router_.local_line(*called)) {
     if (auto contacts = registered_contacts(info.request_user)) {
       LogContext ctx({.call_id = info.call_id, .line = {}});
-      log::info(Sub::route, "event=routed_to_user user={} contacts={}", info.request_user, contacts->size());
+      log::info(Sub::route, "event=routed_to_user user={} contacts={}", info.request_user, Fork::count(*contacts));
       if (contacts->empty()) {
         session->reject(480);
       } else {
@@ -615,7 +603,7 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
   pending.reset();  // releases the session's handler
   LogContext ctx({.call_id = info.call_id, .line = {}});
 
-  std::vector<std::string> contacts;
+  Fork::Groups contacts;
   for (const auto& t : r.targets) {
     switch (t.kind) {
       case route::RouteTarget::Kind::line:
@@ -624,10 +612,10 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
           ring_line(t.line, session, info, std::move(ticket), t.dial);
           return;
         }
-        contacts.push_back(t.uri);
+        add_target(contacts, t.uri, t.parallel);
         break;
       case route::RouteTarget::Kind::sip:
-        contacts.push_back(t.uri);
+        add_target(contacts, t.uri, t.parallel);
         break;
       case route::RouteTarget::Kind::reject:
         if (!contacts.empty()) break;
@@ -645,7 +633,7 @@ void Switchboard::on_inbound_routed(InboundRoute* key, const route::RouteResult&
 }
 
 void Switchboard::connect_sip_caller(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
-                                     std::vector<std::string> contacts, CallLimits::Ticket ticket) {
+                                     Fork::Groups contacts, CallLimits::Ticket ticket) {
   if (config_.routing.sip_callers == config::SipCallerMode::redirect) {
     session->redirect(contacts);
     return;
@@ -664,7 +652,7 @@ void Switchboard::connect_sip_caller(const std::shared_ptr<sip::SipSession>& ses
   if (!raw->start(std::move(contacts))) bridges_.erase(raw);
 }
 
-std::optional<std::vector<std::string>> Switchboard::registered_contacts(const std::string& user) const {
+std::optional<Fork::Groups> Switchboard::registered_contacts(const std::string& user) const {
   if (!registrar_ || user.empty() || !registrar_->is_user(user)) return std::nullopt;
   return registrar_->contacts(user);
 }
@@ -705,17 +693,17 @@ void Switchboard::place_call(std::size_t line, const std::string& /*target*/, co
 void Switchboard::on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& r) {
   if (!calls_[line] || calls_[line]->serial() != serial) return;  // the phone hung up meanwhile
   LogContext ctx({.call_id = {}, .line = line_name(line)});
-  std::vector<std::string> targets;
+  Fork::Groups targets;
   for (const auto& t : r.targets) {
     if (t.kind == route::RouteTarget::Kind::reject) break;
     if (t.uri.empty()) {
       // An exchange line (fxo: step): through SIP to ourselves, with a token.
-      if (t.line < fxo_.size() && fxo_[t.line] && t.line != line) targets.push_back(issue_hop(t.line, t.dial));
+      if (t.line < fxo_.size() && fxo_[t.line] && t.line != line) targets.push_back({issue_hop(t.line, t.dial)});
       continue;
     }
-    targets.push_back(t.uri);  // a line target's URI points at this gateway: it rings that line
+    add_target(targets, t.uri, t.parallel);  // a line target's URI points at this gateway: it rings that line
   }
-  log::info(Sub::route, "event=routed rule={} targets={} status={}", r.rule, targets.size(), r.status);
+  log::info(Sub::route, "event=routed rule={} targets={} status={}", r.rule, Fork::count(targets), r.status);
   if (targets.empty() || !calls_[line]->start_outgoing(std::move(targets))) {
     calls_[line].reset();
     lines_[line]->on_remote_ended(EndCause::unreachable);
@@ -790,13 +778,13 @@ void Switchboard::forward_call(std::size_t line, const dsp::CallerId& caller) {
     lines_[line]->on_remote_ended(EndCause::unreachable);
     return;
   }
-  std::vector<std::string> targets;
+  Fork::Groups targets;
   if (port.forward_to.rfind("user:", 0) == 0) {
     const std::string user = port.forward_to.substr(5);
     if (auto contacts = registered_contacts(user)) targets = std::move(*contacts);
     if (targets.empty()) log::info(Sub::call, "event=fxo_forward_offline user={}", user);
   } else if (!port.forward_to.empty()) {
-    targets.push_back(port.forward_to);
+    targets.push_back({port.forward_to});
   } else {
     // A DISA line with no forward target (its PIN locked out): let it ring.
     log::info(Sub::call, "event=fxo_no_forward_target");

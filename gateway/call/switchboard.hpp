@@ -23,7 +23,7 @@
 #include "call/fxo_line.hpp"
 #include "call/fxs_line.hpp"
 #include "call/sip_bridge.hpp"
-#include "call/target_list.hpp"
+#include "call/fork.hpp"
 #include "config/config.hpp"
 #include "media/media_engine.hpp"
 #include "route/router.hpp"
@@ -113,10 +113,10 @@ class Switchboard final : public sip::SipStackHandler,
   void on_inbound_routed(InboundRoute* key, const route::RouteResult& result);
   // A SIP caller sent on to SIP `contacts`: bridged, or redirected (302) in redirect mode.
   void connect_sip_caller(const std::shared_ptr<sip::SipSession>& session, const sip::InviteInfo& info,
-                          std::vector<std::string> contacts, CallLimits::Ticket ticket);
+                          Fork::Groups contacts, CallLimits::Ticket ticket);
   // The registered contacts of a configured [[user]] named `user` (maybe
   // none); nullopt when no such user is configured.
-  std::optional<std::vector<std::string>> registered_contacts(const std::string& user) const;
+  std::optional<Fork::Groups> registered_contacts(const std::string& user) const;
   void on_outbound_routed(std::size_t line, std::uint64_t serial, const route::RouteResult& result);
   // A line's call out over an FXO line loops through SIP to this gateway,
   // like a phone-to-phone call. The loop-back URI carries a one-time random

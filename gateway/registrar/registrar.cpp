@@ -65,14 +65,19 @@ std::optional<auth::StoredCredential> Registrar::credential(std::string_view use
   return std::nullopt;
 }
 
-std::vector<std::string> Registrar::contacts(std::string_view user) {
-  std::vector<std::string> out;
+std::vector<std::vector<std::string>> Registrar::contacts(std::string_view user) {
+  std::vector<std::vector<std::string>> out;
   auto bindings = store_.lookup(user);
   if (!bindings) {
     log::warn(Sub::sip, "event=user_lookup_failed user={} error=\"{}\"", user, bindings.error().message());
     return out;
   }
-  for (const auto& b : *bindings) out.push_back(b.contact);
+  int q = -1;
+  for (const auto& b : *bindings) {  // highest q first
+    if (out.empty() || b.q_milli != q) out.emplace_back();
+    q = b.q_milli;
+    out.back().push_back(b.contact);
+  }
   return out;
 }
 

@@ -73,8 +73,9 @@ class Registrar final : public sip::RegisterHandler {
   base::Result<std::vector<Binding>> bindings() { return store_.all(); }
   // The live contacts of one user, highest q first (calls fork to them).
   base::Result<std::vector<Binding>> lookup(std::string_view user) { return store_.lookup(user); }
-  // Just their URIs, highest q first; none when the store fails (logged).
-  std::vector<std::string> contacts(std::string_view user);
+  // Just their URIs, grouped by q (highest first; calls ring a group's
+  // contacts at once, RFC 3261 §16.6); none when the store fails (logged).
+  std::vector<std::vector<std::string>> contacts(std::string_view user);
   // Whether `name` is a configured [[user]].
   bool is_user(std::string_view name) const;
   const std::vector<UserCredentials>& users() const { return options_.users; }

@@ -315,11 +315,14 @@ void Router::run_steps(RouteId id) {
       }
       case StepKind::user: {
         const std::string user = substitute(step.arg, escape_user(p.number.dialed), escape_user(p.number.dialed));
-        const auto contacts = user_contacts_ ? user_contacts_(user) : std::vector<std::string>{};
-        log::info(Sub::route, "event=user_contacts user={} contacts={}", user, contacts.size());
-        for (const auto& uri : contacts)
-          p.result.targets.push_back({.kind = RouteTarget::Kind::sip, .uri = uri, .line = 0, .status = 0,
-                                      .step = "user:" + user});
+        const auto groups = user_contacts_ ? user_contacts_(user) : std::vector<std::vector<std::string>>{};
+        std::size_t contacts = 0;
+        for (const auto& group : groups) {
+          for (std::size_t i = 0; i < group.size(); ++i, ++contacts)
+            p.result.targets.push_back({.kind = RouteTarget::Kind::sip, .uri = group[i], .line = 0, .status = 0,
+                                        .step = "user:" + user, .parallel = i > 0});
+        }
+        log::info(Sub::route, "event=user_contacts user={} contacts={}", user, contacts);
         break;
       }
       case StepKind::trunk: {

@@ -65,6 +65,7 @@ struct RouteTarget {
   std::string dial{};       // line, an FXO port: the digits to dial on the exchange line
   int status = 0;           // reject: the SIP status
   std::string step;         // "enum", "trunk:carrier", "sip", "reject": for logs
+  bool parallel = false;    // rung at once with the target before it (a user's contacts of equal q)
 };
 
 struct RouteResult {
@@ -87,9 +88,10 @@ class Router {
   Router& operator=(const Router&) = delete;
 
   void set_dial_plan(DialPlan plan) { plan_ = std::move(plan); }
-  // Where "user:<name>" steps find a registered user's contact URIs (highest
-  // q first); unset or empty: the step gives nothing and the next one runs.
-  using UserContacts = std::function<std::vector<std::string>(std::string_view user)>;
+  // Where "user:<name>" steps find a registered user's contact URIs, grouped
+  // by q (highest first; a group is rung at once); unset or empty: the step
+  // gives nothing and the next one runs.
+  using UserContacts = std::function<std::vector<std::vector<std::string>>(std::string_view user)>;
   void set_user_contacts(UserContacts lookup) { user_contacts_ = std::move(lookup); }
   const DialPlan& dial_plan() const { return plan_; }
 

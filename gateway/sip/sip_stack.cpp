@@ -661,21 +661,23 @@ void SipSession::challenge(const std::vector<std::string>& www_authenticate) {
               TAG_IF(auth2, SIPTAG_WWW_AUTHENTICATE_STR(auth2)), TAG_END());
 }
 
-void SipSession::redirect(const std::vector<std::string>& contacts) {
+void SipSession::redirect(const std::vector<std::vector<std::string>>& contacts) {
   if (ended_ || answered_ || contacts.empty()) return;
   ended_ = true;
   std::string header;
   for (std::size_t i = 0; i < contacts.size(); ++i) {
     const int q = std::max(1, 10 - static_cast<int>(i));  // 1.0, 0.9, ... 0.1
-    if (!header.empty()) header += ", ";
-    header += "<" + contacts[i] + ">;q=" + (q == 10 ? std::string("1.0") : "0." + std::to_string(q));
+    for (const auto& contact : contacts[i]) {
+      if (!header.empty()) header += ", ";
+      header += "<" + contact + ">;q=" + (q == 10 ? std::string("1.0") : "0." + std::to_string(q));
+    }
   }
   LogContext ctx({.call_id = call_id_, .line = {}});
   log::info(Sub::sip, "event=redirect contacts=\"{}\"", header);
   nua_respond(nh_, SIP_302_MOVED_TEMPORARILY, SIPTAG_CONTACT_STR(header.c_str()), TAG_END());
 }
 
-void SipSession::hangup() {
+void SipSession::hangup(const char* reason) {
   if (ended_) return;
   if (role_ == Role::incoming && !answered_) {
     reject(480);
@@ -683,9 +685,9 @@ void SipSession::hangup() {
   }
   ended_ = true;
   if (confirmed_) {
-    nua_bye(nh_, TAG_END());
+    nua_bye(nh_, TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END());
   } else {
-    nua_cancel(nh_, TAG_END());
+    nua_cancel(nh_, TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END());
   }
 }
 

@@ -96,13 +96,14 @@ class SipSession {
  public:
   enum class Role { incoming, outgoing };
   SipSession(nua_handle_s* nh, Role role, std::string call_id);
-  ~SipSession();
+  virtual ~SipSession();
   SipSession(const SipSession&) = delete;
   SipSession& operator=(const SipSession&) = delete;
 
   Role role() const { return role_; }
   const std::string& call_id() const { return call_id_; }
   void set_handler(SessionHandler* handler) { handler_ = handler; }
+  SessionHandler* handler() const { return handler_; }
 
   // Incoming: 180 Ringing.
   void ringing();
@@ -118,16 +119,19 @@ class SipSession {
   // Incoming, before answering: 401 Unauthorized with one WWW-Authenticate
   // header per value (digest challenges).
   void challenge(const std::vector<std::string>& www_authenticate);
-  // Incoming, before answering: 302 Moved Temporarily with these Contacts, the
-  // first preferred (q from 1.0 down, RFC 3261 §20.10).
-  void redirect(const std::vector<std::string>& contacts);
+  // Incoming, before answering: 302 Moved Temporarily with these Contacts, a
+  // group at a time (q 1.0 for the first group, then 0.9 ... 0.1, RFC 3261
+  // §20.10: the caller tries a group's contacts at once, the groups in order).
+  void redirect(const std::vector<std::vector<std::string>>& contacts);
   // Answers a re-INVITE with 200 and our SDP.
   void answer_reinvite(const std::string& sdp);
   // Refuses a re-INVITE (e.g. 488); the dialog and its media stay as they were.
   void reject_reinvite(int status);
   // Ends the dialog in whatever way its state needs: CANCEL an unanswered
   // outgoing INVITE, BYE a confirmed dialog, 480 an unanswered incoming one.
-  void hangup();
+  // `reason`: a Reason header for the CANCEL or BYE (RFC 3326). Virtual so
+  // that unit tests can stand in for a dialog.
+  virtual void hangup(const char* reason = nullptr);
   bool confirmed() const { return confirmed_; }
   bool ended() const { return ended_; }
 

@@ -431,13 +431,19 @@ TEST(RouterRoute, UserStepCallsTheRegisteredContactsAndAnOfflineUserFallsThrough
   std::vector<std::string> asked;
   router.set_user_contacts([&](std::string_view user) {
     asked.emplace_back(user);
-    return user == "301" ? std::vector<std::string>{"sip:301@192.0.2.7:5062", "sip:301@192.0.2.8:5060"}
-                         : std::vector<std::string>{};
+    using Groups = std::vector<std::vector<std::string>>;
+    // Two contacts of equal q, then one of lower q.
+    return user == "301" ? Groups{{"sip:301@192.0.2.7:5062", "sip:301@192.0.2.8:5060"}, {"sip:301@192.0.2.9:5060"}}
+                         : Groups{};
   });
   auto r = route_and_wait(loop, router, dialed("301"), kPhone);
   EXPECT_EQ(uris(r), (std::vector<std::string>{"sip:301@192.0.2.7:5062", "sip:301@192.0.2.8:5060",
-                                                "sip:voicemail@vm.example"}));
+                                                "sip:301@192.0.2.9:5060", "sip:voicemail@vm.example"}));
   EXPECT_EQ(r.targets[0].step, "user:301");
+  // Equal q rings at once: the second contact is parallel to the first.
+  std::vector<bool> parallel;
+  for (const auto& t : r.targets) parallel.push_back(t.parallel);
+  EXPECT_EQ(parallel, (std::vector<bool>{false, true, false, false}));
   auto offline = route_and_wait(loop, router, dialed("401"), kPhone);
   ASSERT_EQ(offline.targets.size(), 1u);
   EXPECT_EQ(offline.targets[0].kind, RouteTarget::Kind::reject);

@@ -10,7 +10,11 @@
 //  - bindings kept in the SQLite database survive a restart of the daemon;
 //  - Expires: 0 removes the binding;
 //  - baresip registers with its auth_pass and `users` shows its contact and
-//    its User-Agent.
+//    its User-Agent;
+//  - calls to a user fork to its contacts (RFC 3261 §16.6): equal q at once,
+//    lower q after the higher group failed, a 486 from one branch does not
+//    end the call, the first 2xx wins and the others are cancelled with
+//    Reason: SIP;cause=200 (RFC 3326), for phones and SIP callers alike.
 // sipp 3.6.1 and baresip 1.0 (libre) know only MD5 and give up when the first
 // challenge names SHA-256 instead of skipping it, so every test that
 // authenticates runs the gateway with [auth] algorithms = ["MD5"]; the
@@ -102,10 +106,10 @@ struct SippRun {
 };
 
 // One sipp run of `scenario` against the gateway: user/password for -s/-au/-ap,
-// Expires and the Contact's port as keys.
+// Expires and the Contact's port as keys, `extra` appended (e.g. -key q 0.5).
 SippRun run_register(GatewayUnderTest& gw, const std::string& peer, const std::string& scenario,
                      const std::string& user, const std::string& password, int expires,
-                     std::uint16_t contact_port) {
+                     std::uint16_t contact_port, const std::vector<std::string>& extra = {}) {
   const std::string dir = gw.peer_dir(peer);
   Sipp sipp(dir);
   SippOptions so;
@@ -116,6 +120,7 @@ SippRun run_register(GatewayUnderTest& gw, const std::string& peer, const std::s
   so.timeout_s = 15;
   so.extra = {"-au", user, "-ap", password, "-key", "expires", std::to_string(expires),
               "-key", "contact_port", std::to_string(contact_port)};
+  so.extra.insert(so.extra.end(), extra.begin(), extra.end());
   SippRun run;
   if (!sipp.start(so)) {
     run.diagnostics = "sipp did not start: " + sipp.process().error();
@@ -149,22 +154,94 @@ bool lists_contact(const Json& users, const std::string& user, const std::string
 
 std::string sipp_contact(std::uint16_t port) { return "sip:alice@127.0.0.1:" + std::to_string(port); }
 
+// "127.0.0.1:<port>": how a contact (and a log line naming it) names a peer.
+std::string at_port(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// The daemon log's lines holding every one of `parts`, in log order, with
+// their line numbers.
+struct LogLine {
+  std::size_t number = 0;
+  std::string text;
+};
+std::vector<LogLine> log_lines_with(const std::string& log, const std::vector<std::string>& parts) {
+  std::vector<LogLine> found;
+  std::istringstream in(log);
+  std::string line;
+  for (std::size_t n = 0; std::getline(in, line); ++n) {
+    const auto holds = [&](const std::string& p) { return line.find(p) != std::string::npos; };
+    if (std::all_of(parts.begin(), parts.end(), holds)) found.push_back({n, line});
+  }
+  return found;
+}
+
+// Polls the daemon log (every 50 ms) until a line holds every one of `parts`.
+bool wait_log_line(GatewayUnderTest& gw, const std::vector<std::string>& parts, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (!log_lines_with(gw.process().log_text(), parts).empty()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// The log's lines about forking (fork_group, invite_sent, branch_failed,
+// answered_elsewhere, target_timeout), for failure messages.
+std::string fork_events(GatewayUnderTest& gw) {
+  std::string out;
+  for (const char* event : {"event=fork_group", "event=invite_sent", "event=bridge_invite_sent",
+                            "event=branch_failed", "event=answered_elsewhere", "event=target_timeout"}) {
+    for (const auto& l : log_lines_with(gw.process().log_text(), {event})) out += l.text + "\n";
+  }
+  return out.empty() ? "(no fork events in the log)\n" + gw.process().log_tail(30) : out;
+}
+
 class RegistrarTest : public GatewayTest {
  protected:
-  // Starts `phone` and registers it as alice at the gateway (the harness
-  // account has regint=0 and never registers, so a second user agent is
-  // added over ctrl_tcp); the `users` answer once its contact is listed, or
-  // the last one after 10 s.
-  Json register_baresip(Baresip& phone, const std::string& answermode) {
+  // Starts a sipp UAS in `uas` (one call of `scenario`, bounded by 25 s) and
+  // registers its address as a contact of alice with q-value `q`, by another
+  // sipp run whose Contact names the UAS's port. False (with the failure
+  // recorded) when either did not work.
+  bool register_sipp_uas(Sipp& uas, const std::string& scenario, const std::string& q) {
+    SippOptions so;
+    so.scenario_file = kFixtures + "/" + scenario;
+    so.calls = 1;
+    so.timeout_s = 25;
+    if (!uas.start(so)) {
+      ADD_FAILURE() << "sipp UAS did not start: " << uas.process().error();
+      return false;
+    }
+    const SippRun reg = run_register(gw, "sipp-register-" + std::to_string(uas.sip_port()), "register_auth_q.xml",
+                                     "alice", "secret", 120, uas.sip_port(), {"-key", "q", q});
+    if (!reg.ended || reg.exit_code != 0) {
+      ADD_FAILURE() << "sipp REGISTER exit " << reg.exit_code << "\n" << reg.diagnostics;
+      return false;
+    }
+    const std::string contact = sipp_contact(uas.sip_port());
+    const Json users = wait_users(gw, [&](const Json& u) { return lists_contact(u, "alice", contact); });
+    if (!lists_contact(users.value("users", Json::array()), "alice", contact)) {
+      ADD_FAILURE() << "the sipp UAS's contact is not listed: " << users.dump();
+      return false;
+    }
+    return true;
+  }
+
+  // Starts `phone` in the peer folder `peer` and registers it as alice at the
+  // gateway (the harness account has regint=0 and never registers, so a
+  // second user agent is added over ctrl_tcp, with `account_params` such as
+  // ";regq=0.5" appended); the `users` answer once its contact is listed, or
+  // the last one after 10 s. Two phones need two peer folders.
+  Json register_baresip(Baresip& phone, const std::string& answermode, const std::string& peer = "baresip",
+                        const std::string& account_params = "") {
     BaresipOptions bo;
-    bo.dir = gw.peer_dir("baresip");
+    bo.dir = gw.peer_dir(peer);
+    bo.answermode = answermode;
     bo.lifetime_s = 60;
     if (!phone.start(bo)) {
       ADD_FAILURE() << phone.error();
       return Json::object();
     }
     const std::string account = "<sip:alice@127.0.0.1:" + std::to_string(gw.sip_port()) +
-                                ">;auth_pass=secret;regint=120;answermode=" + answermode;
+                                ">;auth_pass=secret;regint=120;answermode=" + answermode + account_params;
     EXPECT_TRUE(phone.ctrl().send("uanew", account)) << phone.diagnostics();
     const std::string contact = "127.0.0.1:" + std::to_string(phone.sip_port());
     return wait_users(
@@ -395,6 +472,181 @@ TEST_F(RegistrarTest, SipCallerReachesARegisteredUserByName) {
   EXPECT_EQ(sip_status(response), 480) << response;
   EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
   phone.quit();
+}
+
+// Forking to a user's contacts (RFC 3261 §16.6, as a proxy would): contacts of
+// equal q ring at once; a group of lower q rings only when every branch of the
+// one above failed with a status worth going on (408, 480, 5xx, or silence past
+// routing.target_timeout_ms); a 4xx from one branch does not end the call while
+// another rings; the first 2xx wins and the other branches are cancelled with
+// Reason: SIP;cause=200;text="Call completed elsewhere" (RFC 3326).
+GatewayOptions fork_options(const GatewayUnderTest& gw) {
+  GatewayOptions options = registrar_options(gw, kMd5Only);
+  options.dial_plan = {{.pattern = "301", .target = "", .steps = {"user:alice"}, .allow = {"lines"}}};
+  return options;
+}
+
+// Phone 1 goes off hook, listens for 1000 Hz (what baresip sends) and dials
+// 301, whose one step is user:alice.
+::testing::AssertionResult phone_dials_alice(GatewayUnderTest& gw) {
+  if (auto r = is_ok(gw.phone(1, "offhook")); !r) return r;
+  if (!gw.wait_line_state(1, "dialtone", 3s)) return ::testing::AssertionFailure() << "no dial tone: " << gw.describe();
+  if (auto r = is_ok(gw.phone(1, "listen", {{"hz", 1000}})); !r) return r;
+  return is_ok(gw.phone(1, "dial", {{"digits", "301"}}));
+}
+
+// Two baresips registered as alice with the same q: both ring at once; B
+// answers by itself, A (which rang) is cancelled, and the phone hears B.
+TEST_F(RegistrarTest, PhoneRingsEveryContactOfAUserAtOnce) {
+  if (!require_tool("baresip")) return;
+  ASSERT_TRUE(start_gateway(fork_options(gw)));
+  Baresip a;  // rings until told otherwise
+  Baresip b;  // answers by itself and sends its 1000 Hz tone
+  register_baresip(a, "manual", "baresip-a");
+  const Json users = register_baresip(b, "auto", "baresip-b");
+  ASSERT_EQ(users.value("users", Json::array()).size(), 2u)
+      << users.dump() << "\n" << a.diagnostics() << b.diagnostics();
+
+  ASSERT_TRUE(phone_dials_alice(gw));
+  EXPECT_TRUE(a.ctrl().wait_event("CALL_INCOMING", "", 5s))
+      << "contact A never rang (serial forking?)\n" << fork_events(gw) << a.diagnostics();
+  ASSERT_TRUE(gw.wait_line_state(1, "connected", 10s)) << gw.describe() << "\n" << fork_events(gw) << b.diagnostics();
+  const auto heard = gw.wait_listen_ratio(1, 0.5, 5s);
+  EXPECT_TRUE(heard.sustained) << heard.history;
+  EXPECT_TRUE(a.ctrl().wait_event("CALL_CLOSED", "", 5s)) << "A was not cancelled\n" << a.diagnostics();
+  EXPECT_TRUE(wait_log_line(gw, {"event=answered_elsewhere", "cancelled=1"}, 3s)) << fork_events(gw);
+  const Json calls = gw.calls();
+  ASSERT_EQ(calls["calls"].size(), 1u) << calls.dump();
+  EXPECT_NE(calls["calls"][0].value("remote", "").find(at_port(b.sip_port())), std::string::npos) << calls.dump();
+
+  ASSERT_TRUE(is_ok(gw.phone(1, "onhook")));
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  a.quit();
+  b.quit();
+}
+
+// The losing branch's CANCEL says why (RFC 3326): a sipp UAS that rings
+// (uas_ring_until_cancel_reason.xml) fails its call unless the CANCEL carries
+// Reason: SIP;cause=200; baresip at the same q answers.
+TEST_F(RegistrarTest, LosingBranchIsCancelledWithCallCompletedElsewhere) {
+  if (!require_tool("baresip") || !require_tool("sipp")) return;
+  ASSERT_TRUE(start_gateway(fork_options(gw)));
+  Sipp ringer(gw.peer_dir("sipp-uas"));
+  ASSERT_TRUE(register_sipp_uas(ringer, "uas_ring_until_cancel_reason.xml", "1.0"));
+  Baresip b;
+  const Json users = register_baresip(b, "auto", "baresip-b", ";regq=1.0");
+  ASSERT_EQ(users.value("users", Json::array()).size(), 2u) << users.dump() << "\n" << b.diagnostics();
+
+  ASSERT_TRUE(phone_dials_alice(gw));
+  ASSERT_TRUE(gw.wait_line_state(1, "connected", 10s)) << gw.describe() << "\n" << fork_events(gw) << b.diagnostics();
+  EXPECT_TRUE(gw.wait_listen_ratio(1, 0.5, 5s).sustained);
+  ASSERT_TRUE(ringer.wait(10s)) << "the ringing branch was never cancelled\n"
+                                << fork_events(gw) << ringer.diagnostics();
+  EXPECT_EQ(ringer.process().exit_code(), 0) << ringer.diagnostics() << "\n" << fork_events(gw);
+  EXPECT_TRUE(wait_log_line(gw, {"event=answered_elsewhere", "cancelled=1"}, 3s)) << fork_events(gw);
+
+  ASSERT_TRUE(is_ok(gw.phone(1, "onhook")));
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  b.quit();
+}
+
+// q=1.0 (a sipp UAS answering 480) rings first and alone; only when it has
+// failed does the q=0.5 group (baresip, answering by itself) get its INVITE.
+TEST_F(RegistrarTest, LowerQContactsRingOnlyAfterTheHigherOnesFail) {
+  if (!require_tool("baresip") || !require_tool("sipp")) return;
+  ASSERT_TRUE(start_gateway(fork_options(gw)));
+  Sipp refuser(gw.peer_dir("sipp-uas"));
+  ASSERT_TRUE(register_sipp_uas(refuser, "uas_temporarily_unavailable.xml", "1.0"));
+  Baresip b;
+  const Json users = register_baresip(b, "auto", "baresip-b", ";regq=0.5");
+  ASSERT_EQ(users.value("users", Json::array()).size(), 2u) << users.dump() << "\n" << b.diagnostics();
+
+  ASSERT_TRUE(phone_dials_alice(gw));
+  ASSERT_TRUE(gw.wait_line_state(1, "connected", 10s)) << gw.describe() << "\n" << fork_events(gw) << b.diagnostics();
+  EXPECT_TRUE(gw.wait_listen_ratio(1, 0.5, 5s).sustained);
+  ASSERT_TRUE(refuser.wait(10s)) << refuser.diagnostics();
+  EXPECT_EQ(refuser.process().exit_code(), 0) << refuser.diagnostics();  // INVITE, 480, ACK
+
+  const std::string log = gw.process().log_text();
+  const auto first = log_lines_with(log, {"event=invite_sent", at_port(refuser.sip_port()), "group=1"});
+  const auto second = log_lines_with(log, {"event=invite_sent", at_port(b.sip_port()), "group=2"});
+  ASSERT_EQ(first.size(), 1u) << fork_events(gw);
+  ASSERT_EQ(second.size(), 1u) << fork_events(gw);
+  EXPECT_LT(first[0].number, second[0].number) << fork_events(gw);
+  EXPECT_EQ(log_lines_with(log, {"event=fork_group", "group=1", "branches=1"}).size(), 1u) << fork_events(gw);
+  EXPECT_EQ(log_lines_with(log, {"event=fork_group", "group=2", "branches=1"}).size(), 1u) << fork_events(gw);
+  const auto failed = log_lines_with(log, {"event=branch_failed", at_port(refuser.sip_port()), "status=480"});
+  ASSERT_EQ(failed.size(), 1u) << fork_events(gw);
+  EXPECT_LT(failed[0].number, second[0].number) << fork_events(gw);
+
+  ASSERT_TRUE(is_ok(gw.phone(1, "onhook")));
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  b.quit();
+}
+
+// A 486 from one branch (sipp) while baresip at the same q still rings does
+// not end the call: baresip then answers, and the phone hears its tone.
+TEST_F(RegistrarTest, ABusyBranchDoesNotEndTheCallWhileAnotherRings) {
+  if (!require_tool("baresip") || !require_tool("sipp")) return;
+  ASSERT_TRUE(start_gateway(fork_options(gw)));
+  Sipp busy(gw.peer_dir("sipp-uas"));
+  ASSERT_TRUE(register_sipp_uas(busy, "uas_busy.xml", "1.0"));
+  Baresip b;
+  const Json users = register_baresip(b, "manual", "baresip-b", ";regq=1.0");
+  ASSERT_EQ(users.value("users", Json::array()).size(), 2u) << users.dump() << "\n" << b.diagnostics();
+
+  ASSERT_TRUE(phone_dials_alice(gw));
+  ASSERT_TRUE(b.ctrl().wait_event("CALL_INCOMING", "", 5s)) << fork_events(gw) << b.diagnostics();
+  ASSERT_TRUE(wait_log_line(gw, {"event=branch_failed", at_port(busy.sip_port()), "status=486"}, 5s))
+      << fork_events(gw);
+  EXPECT_EQ(gw.call_count(), 1u) << "the 486 ended the call\n" << gw.describe() << "\n" << fork_events(gw);
+  EXPECT_NE(gw.line_state(1), "busy") << gw.describe();
+
+  ASSERT_TRUE(b.ctrl().send("accept")) << b.diagnostics();
+  ASSERT_TRUE(gw.wait_line_state(1, "connected", 5s)) << gw.describe() << "\n" << fork_events(gw) << b.diagnostics();
+  EXPECT_TRUE(b.ctrl().wait_event("CALL_ESTABLISHED", "", 5s)) << b.diagnostics();
+  const auto heard = gw.wait_listen_ratio(1, 0.5, 5s);
+  EXPECT_TRUE(heard.sustained) << heard.history;
+  ASSERT_TRUE(busy.wait(5s)) << busy.diagnostics();
+  EXPECT_EQ(busy.process().exit_code(), 0) << busy.diagnostics();  // INVITE, 486, ACK
+
+  ASSERT_TRUE(is_ok(gw.phone(1, "onhook")));
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  b.quit();
+}
+
+// A SIP caller (routing.sip_callers = "bridge") calling sip:alice@gateway is
+// forked the same way: A rings and is cancelled, B answers, the caller's call
+// goes as written.
+TEST_F(RegistrarTest, SipCallerIsForkedToEveryContact) {
+  if (!require_tool("baresip") || !require_tool("sipp")) return;
+  GatewayOptions options = fork_options(gw);
+  options.extra_toml += "\n[routing]\nsip_callers = \"bridge\"\n";
+  ASSERT_TRUE(start_gateway(options));
+  Baresip a;
+  Baresip b;
+  register_baresip(a, "manual", "baresip-a");
+  const Json users = register_baresip(b, "auto", "baresip-b");
+  ASSERT_EQ(users.value("users", Json::array()).size(), 2u)
+      << users.dump() << "\n" << a.diagnostics() << b.diagnostics();
+
+  Sipp caller(gw.peer_dir("sipp-caller"));
+  SippOptions so;
+  so.scenario_file = kFixtures + "/uac_call.xml";  // INVITE, 200, ACK, 2 s, BYE
+  so.remote = "127.0.0.1:" + std::to_string(gw.sip_port());
+  so.service = "alice";
+  so.timeout_s = 20;
+  ASSERT_TRUE(caller.start(so)) << caller.process().error();
+  EXPECT_TRUE(a.ctrl().wait_event("CALL_INCOMING", "", 5s))
+      << "contact A never rang (serial forking?)\n" << fork_events(gw) << a.diagnostics();
+  EXPECT_TRUE(b.ctrl().wait_event("CALL_ESTABLISHED", "", 10s)) << fork_events(gw) << b.diagnostics();
+  EXPECT_TRUE(a.ctrl().wait_event("CALL_CLOSED", "", 5s)) << "A was not cancelled\n" << a.diagnostics();
+  ASSERT_TRUE(caller.wait(20s)) << caller.diagnostics();
+  EXPECT_EQ(caller.process().exit_code(), 0) << caller.diagnostics() << "\n" << fork_events(gw);
+  EXPECT_TRUE(wait_log_line(gw, {"event=answered_elsewhere", "cancelled=1"}, 3s)) << fork_events(gw);
+  EXPECT_TRUE(gw.wait_call_count(0, 5s)) << gw.calls().dump();
+  a.quit();
+  b.quit();
 }
 
 // SHA-256 end to end. No peer on our machines speaks RFC 7616 (see above), so

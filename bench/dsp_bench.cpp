@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <string>
 #include <vector>
 
 // clang-format off
@@ -21,7 +22,10 @@
 #include "sipline/dsp/call_progress.hpp"
 #include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/channel.hpp"
+#include "sipline/dsp/echo_canceller.hpp"
+#include "sipline/dsp/echo_path.hpp"
 #include "sipline/dsp/g711.hpp"
+#include "unit/dsp/echo_test_signals.hpp"
 
 namespace {
 
@@ -123,6 +127,61 @@ void BM_G711EncodeDecodeFrame(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_G711EncodeDecodeFrame);
+
+// Line echo cancellers: one 20 ms frame through a converged canceller. The
+// far end's speech-like signal (10 s, cycled) goes through an EchoPath (ERL
+// 6 dB, 8 ms bulk delay, 6 ms dispersion) in the loop; BM_EchoPathOnly is
+// that part alone, to subtract.
+struct EchoBenchSignal {
+  std::vector<int16_t> far = sipline::dsp::test::composite_source(10000, {.level_dbm0 = -15, .seed = 1});
+  std::size_t frames() const { return far.size() / sipline::base::kFrameSamples; }
+};
+
+sipline::dsp::EchoPath bench_echo_path() {
+  return sipline::dsp::EchoPath({.erl_db = 6, .delay_ms = 8, .dispersion_ms = 6, .noise_dbm0 = -70});
+}
+
+void BM_EchoPathOnly(benchmark::State& state) {
+  const EchoBenchSignal signal;
+  auto path = bench_echo_path();
+  std::size_t f = 0;
+  for (auto _ : state) {
+    AudioFrame line{};
+    path.process(sipline::dsp::test::frame_of(signal.far, f++ % signal.frames()), line);
+    benchmark::DoNotOptimize(line);
+  }
+}
+BENCHMARK(BM_EchoPathOnly);
+
+void echo_canceller_bench(benchmark::State& state, sipline::dsp::EchoCancellerKind kind, int tail_ms) {
+  const EchoBenchSignal signal;
+  auto path = bench_echo_path();
+  auto canceller = sipline::dsp::make_echo_canceller(kind, {.tail_ms = tail_ms});
+  std::size_t f = 0;
+  auto one_frame = [&] {
+    const auto far = sipline::dsp::test::frame_of(signal.far, f++ % signal.frames());
+    AudioFrame line{};
+    path.process(far, line);
+    canceller->process(far, line);
+    benchmark::DoNotOptimize(line);
+  };
+  for (int i = 0; i < 250; ++i) one_frame();   // 5 s: converged
+  for (auto _ : state) one_frame();
+}
+
+// BM_EchoCanceller/<kind>/<tail ms>, for each kind make_echo_canceller makes.
+const bool kEchoCancellerBenchmarks = [] {
+  using sipline::dsp::EchoCancellerKind;
+  for (EchoCancellerKind kind : {EchoCancellerKind::sipline, EchoCancellerKind::spandsp, EchoCancellerKind::speex}) {
+    if (!sipline::dsp::make_echo_canceller(kind, {})) continue;
+    for (int tail_ms : {32, 128}) {
+      const std::string name =
+          "BM_EchoCanceller/" + std::string(sipline::dsp::to_string(kind)) + "/" + std::to_string(tail_ms);
+      benchmark::RegisterBenchmark(name.c_str(), echo_canceller_bench, kind, tail_ms);
+    }
+  }
+  return true;
+}();
 
 }  // namespace
 

@@ -2,6 +2,9 @@
 // it reads the configuration, builds the driver, the media engine, the
 // switchboard, the SIP stack and the control socket, and runs the control
 // thread's GLib main loop until SIGTERM.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -168,13 +171,15 @@ int Daemon::run() {
                          : port.sim_disconnect == "silence"         ? Disconnect::silence
                                                                     : Disconnect::loop_drop,
            .loop_drop_ms = 800,
-           .hook = lc.profile(port.country)->hook});
+           .hook = lc.profile(port.country)->hook,
+           .echo = port.sim_echo});
     } else {
       sim_config.phones.push_back({.name = port.name,
                                    .auto_answer_ms = port.auto_answer_ms,
                                    .caller_id = port.phone_caller_id.value_or(dsp::CallerIdFormat::none),
                                    .caller_id_auto = !port.phone_caller_id.has_value(),
-                                   .hook = lc.profile(port.country)->hook});
+                                   .hook = lc.profile(port.country)->hook,
+                                   .echo = port.sim_echo});
     }
     profiles.push_back(lc.profile(port.country));
   }
@@ -224,6 +229,9 @@ int Daemon::run() {
     const auto& port = lc.ports[i];
     if (port.kind == gateway::config::PortKind::fxo)
       media->detect_caller_id(i, port.caller_id.value_or(dsp::CallerIdFormat::none), !port.caller_id.has_value());
+    if (port.echo_cancel && config.media.echo_canceller)
+      media->cancel_echo(i, *config.media.echo_canceller, {.tail_ms = config.media.echo_tail_ms});
+    if (port.rx_gain_db != 0 || port.tx_gain_db != 0) media->set_gains(i, port.rx_gain_db, port.tx_gain_db);
   }
   if (auto r = media->start(); !r) {
     log::error(Sub::media, "event=start_failed error=\"{}\"", r.error().message());
@@ -328,6 +336,15 @@ int Daemon::run() {
   return 0;
 }
 
+// Points fd 1 at /dev/null (the C library's stdout buffer is flushed first).
+void silence_stdout() {
+  std::fflush(stdout);
+  const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null < 0) return;
+  ::dup2(null, STDOUT_FILENO);
+  ::close(null);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -364,6 +381,10 @@ int main(int argc, char** argv) {
 
   std::signal(SIGPIPE, SIG_IGN);
   g_log_set_writer_func(glib_writer, nullptr, nullptr);
+  // The daemon's own output is its log, on stderr. Libraries that print to
+  // stdout (spandsp 0.0.6's echo canceller writes debug lines per sample)
+  // write into /dev/null, so that whoever reads stdout sees nothing of them.
+  silence_stdout();
   auto config = load(config_path);
   if (!config) {
     std::fprintf(stderr, "sipline: %s\n", config.error().message().c_str());

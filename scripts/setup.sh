@@ -8,7 +8,7 @@ set -euo pipefail
 build_packages=(
   cmake ninja-build g++ pkg-config
   libsofia-sip-ua-dev libsofia-sip-ua-glib-dev libsrtp2-dev libc-ares-dev libnice-dev
-  libspandsp-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev
+  libspandsp-dev libspeexdsp-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libexpected-dev libsqlite3-dev libssl-dev
   dahdi-source
@@ -25,8 +25,9 @@ build_packages=(
 # someone configured on port 53) neither conflicts nor is needed.
 # sipvicious: the scanner runs (svmap, svwar, svcrack); openssl: test CAs and
 # certificates for SIP over TLS; tshark: packet captures proving SRTP hides the audio.
+# espeak-ng: real speech for the echo canceller tests (tests/component/echo_test.cpp).
 test_packages=(sip-tester baresip sox minimodem multimon-ng iproute2 valgrind knot knot-dnsutils
-               sipvicious openssl tshark)
+               sipvicious openssl tshark espeak-ng)
 
 # One dpkg-query for all: it prints "name status" for every package it knows.
 all=("${build_packages[@]}" "${test_packages[@]}")

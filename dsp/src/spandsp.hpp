@@ -1,8 +1,11 @@
 #pragma once
 // The one place that includes spandsp 0.0.6 (Debian's package ships no
 // umbrella <spandsp.h>): its headers depend on each other and on <math.h>
-// being seen first, so the order below matters. Private to sipline_dsp.
+// being seen first (echo.h's fir.h: <string.h> and <stdlib.h>), so the
+// order below matters. Private to sipline_dsp.
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmath>
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <spandsp/tone_generate.h>
 #include <spandsp/super_tone_rx.h>
 #include <spandsp/dtmf.h>
+#include <spandsp/echo.h>
 // clang-format on
 
 namespace sipline::dsp::detail {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "media/call_quality.hpp"
+
 namespace sipline::gateway::call {
 
 using base::LogContext;
@@ -46,6 +48,14 @@ SipBridge::SipBridge(Deps deps, std::shared_ptr<sip::SipSession> caller, sip::In
             [this](const sip::OutgoingInvite& invite) { return deps_.sip.invite(invite); }, leg_b_) {}
 
 SipBridge::~SipBridge() {
+  // Every end path destroys the bridge: one quality line with both legs
+  // (a_ = the caller's leg, b_ = the callee's).
+  if (a_media_ || state_ == State::connected) {
+    LogContext ctx(context());
+    log::info(Sub::call, "event=call_quality {} {}",
+              media::quality_log_fields(stream_a_.id ? deps_.media.stats(stream_a_.id) : media::StreamStats{}, "a_"),
+              media::quality_log_fields(stream_b_.id ? deps_.media.stats(stream_b_.id) : media::StreamStats{}, "b_"));
+  }
   if (a_) a_->set_handler(nullptr);
   if (b_) b_->set_handler(nullptr);
   if (stream_a_.id) deps_.media.close_stream(stream_a_.id);
@@ -253,6 +263,7 @@ CallStatus SipBridge::status() const {
   const std::string sa = sdp_a_ ? sdp_a_->srtp() : "off", sb = sdp_b_ ? sdp_b_->srtp() : "off";
   s.srtp = sa == sb ? sa : sa + "/" + sb;
   if (stream_a_.id) s.rtp = deps_.media.stats(stream_a_.id);
+  if (stream_b_.id) s.callee_rtp = deps_.media.stats(stream_b_.id);
   return s;
 }
 

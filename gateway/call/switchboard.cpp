@@ -11,6 +11,7 @@
 #include "auth/digest.hpp"
 #include "call/caller_identity.hpp"
 #include "call/leg_sdp.hpp"
+#include "media/call_quality.hpp"
 #include "registrar/registrar.hpp"
 #include "sipline/base/log.hpp"
 
@@ -42,6 +43,12 @@ class Switchboard::Call final : public sip::SessionHandler {
         inbound_(inbound),
         serial_(board.next_call_serial_++) {}
   ~Call() override {
+    // Every end path (either side hangs up, failure, RTP timeout, shutdown)
+    // destroys the call: the quality summary is written here, once.
+    if (connected_media_ && stream_.id) {
+      LogContext ctx(context());
+      log::info(Sub::call, "event=call_quality {}", media::quality_log_fields(board_.media_.stats(stream_.id)));
+    }
     if (route_) board_.router_.cancel(route_);
     if (session_) session_->set_handler(nullptr);
     if (stream_.id) board_.media_.close_stream(stream_.id);
@@ -895,6 +902,12 @@ void Switchboard::on_media_event(const media::MediaEvent& event) {
     case media::MediaEventType::remote_dtmf:
       log::info(Sub::media, "event=rfc4733_digit digit={}", event.digit);
       break;
+    case media::MediaEventType::echo_bypassed:
+      log::info(Sub::dsp, "event=echo_canceller_off reason=answer_tone");
+      break;
+    case media::MediaEventType::echo_restored:
+      log::info(Sub::dsp, "event=echo_canceller_on reason=data_call_ended");
+      break;
     case media::MediaEventType::rtp_timeout:
       if (calls_[event.line] && calls_[event.line]->stream() == event.stream) calls_[event.line]->rtp_timeout();
       break;
@@ -941,7 +954,7 @@ std::vector<LineStatus> Switchboard::lines() const {
     const auto& port = config_.lines.ports[i];
     const std::string state(fxo_[i] ? to_string(fxo_[i]->state()) : to_string(fxs_[i]->state()));
     out.push_back({.index = i + 1, .name = port.name, .kind = fxo_[i] ? "fxo" : "fxs", .number = port.number,
-                   .state = state, .flashes = fxs_[i] ? fxs_[i]->flashes() : 0});
+                   .state = state, .flashes = fxs_[i] ? fxs_[i]->flashes() : 0, .levels = media_.line_levels(i)});
   }
   return out;
 }

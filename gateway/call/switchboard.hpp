@@ -44,6 +44,7 @@ struct LineStatus {
   std::string number;
   std::string state;
   int flashes = 0;         // FXS: hook flashes seen
+  media::LineLevels levels{};  // the media engine's meters
 };
 
 class Switchboard final : public sip::SipStackHandler,

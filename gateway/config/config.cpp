@@ -170,6 +170,22 @@ class Loader {
     return {};
   }
 
+  // Reads a number (integer or float) into `out` if present, checking [min, max].
+  Void get_number(const toml::table* t, std::string_view table, std::string_view key, double min, double max,
+                  double& out) const {
+    const toml::node* n = find(t, key);
+    if (n == nullptr) return {};
+    const std::string name = path(table, key);
+    if (!n->is_number()) return wrong_type(*n, name, "a number");
+    const double v = n->value<double>().value_or(0);
+    if (v < min || v > max) {
+      return invalid(n->source(), name + ": " + std::to_string(v) + " is out of range " + std::to_string(min) + ".." +
+                                      std::to_string(max));
+    }
+    out = v;
+    return {};
+  }
+
   Void get_string(const toml::table* t, std::string_view table, std::string_view key, std::string& out) const {
     const toml::node* n = find(t, key);
     if (n == nullptr) return {};
@@ -255,7 +271,7 @@ class Loader {
       if (auto r = check_keys(*t, "media",
                               {"rtp_address", "rtp_port_min", "rtp_port_max", "codecs", "dtmf_payload_type",
                                "jitter_buffer_ms", "rtp_timeout_s", "workers", "max_relays", "srtp",
-                               "srtp_suites"});
+                               "srtp_suites", "echo_canceller", "echo_tail_ms"});
           !r) {
         return r;
       }
@@ -305,9 +321,47 @@ class Loader {
       if (auto r = get_int(t, "media", "workers", 0, 256, m.workers); !r) return r;
       if (auto r = get_int(t, "media", "max_relays", 0, 10000, m.max_relays); !r) return r;
       if (auto r = load_srtp(t, m); !r) return r;
+      if (auto r = load_echo_canceller(t, m); !r) return r;
     }
     if (m.rtp_address.empty()) m.rtp_address = c.sip.address;
     if (m.workers == 0) m.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return {};
+  }
+
+  Void load_echo_canceller(const toml::table* t, MediaConfig& m) const {
+    std::string kind;
+    if (auto r = get_string(t, "media", "echo_canceller", kind); !r) return r;
+    if (!kind.empty()) {
+      dsp::EchoCancellerKind k;
+      if (kind == "off") {
+        m.echo_canceller.reset();
+      } else if (dsp::parse_echo_canceller_kind(kind, k)) {
+        m.echo_canceller = k;
+      } else {
+        return invalid(find(t, "echo_canceller")->source(),
+                       "media.echo_canceller: \"" + kind + "\" is not sipline, spandsp, speex or off");
+      }
+    }
+    return get_int(t, "media", "echo_tail_ms", 8, 128, m.echo_tail_ms);
+  }
+
+  // `sim_echo = { erl_db = 6, delay_ms = 8, dispersion_ms = 6, noise_dbm0 = -70 }`.
+  Void load_sim_echo(const toml::table& pt, PortConfig& port) const {
+    const toml::node* n = pt.get("sim_echo");
+    if (n == nullptr) return {};
+    if (!n->is_table()) return wrong_type(*n, "lines.port.sim_echo", "a table");
+    const toml::table& e = *n->as_table();
+    if (auto r = check_keys(e, "lines.port.sim_echo", {"erl_db", "delay_ms", "dispersion_ms", "noise_dbm0", "seed"});
+        !r) {
+      return r;
+    }
+    dsp::EchoPathOptions echo;
+    if (auto r = get_number(&e, "lines.port.sim_echo", "erl_db", 0, 60, echo.erl_db); !r) return r;
+    if (auto r = get_number(&e, "lines.port.sim_echo", "noise_dbm0", -99, -20, echo.noise_dbm0); !r) return r;
+    if (auto r = get_int(&e, "lines.port.sim_echo", "delay_ms", 0, 100, echo.delay_ms); !r) return r;
+    if (auto r = get_int(&e, "lines.port.sim_echo", "dispersion_ms", 0, 24, echo.dispersion_ms); !r) return r;
+    if (auto r = get_int(&e, "lines.port.sim_echo", "seed", 1, 1000000, echo.seed); !r) return r;
+    port.sim_echo = echo;
     return {};
   }
 
@@ -535,7 +589,8 @@ class Loader {
                                                       "rings_before_forward", "answer_on", "sim_answer_polarity",
                                                       "sim_disconnect", "dahdi_channel", "dahdi_span", "dial_mode",
                                                       "silence_timeout_s", "disa_pin", "disa_allow",
-                                                      "polarity_on_answer", "reoriginate"});
+                                                      "polarity_on_answer", "reoriginate", "echo_cancel",
+                                                      "sim_echo", "rx_gain_db", "tx_gain_db"});
           !r) {
         return r;
       }
@@ -583,6 +638,10 @@ class Loader {
       if (auto r = get_caller_id_format(pt, "phone_caller_id", true, port.phone_caller_id); !r) return r;
       if (auto r = load_fxo_keys(pt, port); !r) return r;
       if (auto r = load_dahdi_keys(pt, lines, port, dahdi_channels); !r) return r;
+      if (auto r = get_bool(&pt, table, "echo_cancel", port.echo_cancel); !r) return r;
+      if (auto r = get_number(&pt, table, "rx_gain_db", -24, 24, port.rx_gain_db); !r) return r;
+      if (auto r = get_number(&pt, table, "tx_gain_db", -24, 24, port.tx_gain_db); !r) return r;
+      if (auto r = load_sim_echo(pt, port); !r) return r;
       bool present = false;
       std::vector<std::pair<std::string, const toml::node*>> dids;
       if (auto r = get_strings(&pt, table, "did", present, dids); !r) return r;

@@ -26,6 +26,8 @@
 #include "route/dial_plan.hpp"
 #include "sipline/base/result.hpp"
 #include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/echo_canceller.hpp"
+#include "sipline/dsp/echo_path.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::gateway::config {
@@ -57,6 +59,10 @@ struct MediaConfig {
   std::vector<media::SrtpSuite> srtp_suites = {  // offer order; non-empty, no repeats
       media::SrtpSuite::aes_cm_128_hmac_sha1_80, media::SrtpSuite::aes_cm_128_hmac_sha1_32,
       media::SrtpSuite::aead_aes_128_gcm};
+  // Line echo cancellation: which canceller ("off" in TOML = none), and the
+  // echo path length it covers (8..128 ms).
+  std::optional<dsp::EchoCancellerKind> echo_canceller = dsp::EchoCancellerKind::sipline;
+  int echo_tail_ms = 32;
 };
 
 // SIP over TLS (RFC 3261 §26.2; sips: URIs and ;transport=tls), used when
@@ -121,6 +127,15 @@ struct PortConfig {
   // optionally its span (0 = any), checked at start.
   int dahdi_channel = 0;
   int dahdi_span = 0;
+  // Line echo cancellation on this port (media.echo_canceller); false for a
+  // card channel whose own canceller is on.
+  bool echo_cancel = true;
+  // Gains in dB (-24..+24): to the phone or exchange (rx), and from it (tx).
+  double rx_gain_db = 0;
+  double tx_gain_db = 0;
+  // sim driver: the simulated line's hybrid echo (`sim_echo = { erl_db = 6,
+  // delay_ms = 8, dispersion_ms = 6, noise_dbm0 = -70 }`); none = no echo.
+  std::optional<dsp::EchoPathOptions> sim_echo{};
 };
 
 struct LinesConfig {

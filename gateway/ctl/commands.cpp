@@ -1,9 +1,11 @@
 #include "ctl/commands.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
 #include "ctl/request_params.hpp"
+#include "media/call_quality.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 #include "sipline/base/log.hpp"
 #include "version.hpp"
@@ -72,6 +74,19 @@ std::optional<std::size_t> line_index(const CommandContext& ctx, const json& req
       if (line.name == s || std::to_string(line.index) == s) return line.index - 1;
   }
   return std::nullopt;
+}
+
+// A stream's call quality (media/call_quality.hpp); rtt_ms is null until the
+// first RTCP report with a round trip.
+json quality_json(const media::StreamStats& stats) {
+  const media::CallQuality q = media::assess(stats);
+  const auto round_to = [](double v, double scale) { return std::round(v * scale) / scale; };
+  return {{"r_factor", round_to(q.r_factor, 10)},
+          {"mos", round_to(q.mos, 100)},
+          {"rtt_ms", q.rtt_known ? json(round_to(q.rtt_ms, 10)) : json(nullptr)},
+          {"loss_percent", round_to(q.loss_percent, 100)},
+          {"remote_loss_percent", round_to(q.remote_loss_percent, 100)},
+          {"remote_jitter_ms", round_to(q.remote_jitter_ms, 10)}};
 }
 
 json result_json(const base::Result<void>& r) { return r ? json{{"ok", true}} : fail(r.error().message()); }
@@ -176,6 +191,11 @@ json handle_request(CommandContext& ctx, const json& request) {
     for (const auto& l : ctx.board.lines()) {
       json j = {{"index", l.index}, {"name", l.name}, {"kind", l.kind}, {"number", l.number}, {"state", l.state}};
       if (l.kind == "fxs") j["flashes"] = l.flashes;
+      // One decimal: a meter, not a measurement to compare bit for bit.
+      j["level_tx_dbm0"] = std::round(l.levels.tx_dbm0 * 10) / 10;
+      j["level_rx_dbm0"] = std::round(l.levels.rx_dbm0 * 10) / 10;
+      j["echo_canceller"] = l.levels.echo_canceller;
+      if (l.levels.echo_bypassed) j["echo_canceller_bypassed"] = true;
       if (ctx.sim && l.kind == "fxo") {
         if (auto st = ctx.sim->exchange_status(l.index - 1)) j["exchange"] = exchange_json(*st);
       } else if (ctx.sim) {
@@ -200,7 +220,9 @@ json handle_request(CommandContext& ctx, const json& request) {
                          {"received", c.rtp.packets_received},
                          {"lost", c.rtp.packets_lost},
                          {"jitter_ms", c.rtp.jitter_ms},
-                         {"srtp_failures", c.rtp.srtp_failures}}}});
+                         {"srtp_failures", c.rtp.srtp_failures}}},
+                       {"quality", quality_json(c.rtp)}});
+      if (c.callee_rtp) calls.back()["callee_quality"] = quality_json(*c.callee_rtp);
     }
     return {{"ok", true}, {"calls", calls}};
   }

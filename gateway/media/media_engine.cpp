@@ -79,6 +79,7 @@ class Worker final : public RtpSessionListener {
     drivers::LinePort* port = nullptr;
     std::unique_ptr<dsp::Channel> channel;
     int active = -1;  // index in streams_ of the connected stream
+    LineMeter* meter = nullptr;  // published every kPublishEveryTicks
     // Transmit audio held back kDtmfHoldFrames ticks while digits are relayed
     // as RFC 4733 events, so that the onset of a digit (heard for 30-40 ms
     // before the detector confirms it) can be blanked instead of leaking
@@ -106,9 +107,9 @@ class Worker final : public RtpSessionListener {
       : event_fd_(event_fd), rtp_timeout_(rtp_timeout_ms), relay_streams_(relay_streams) {}
 
   void add_line(LineId id, drivers::LinePort& port, std::unique_ptr<dsp::Channel> channel,
-                std::vector<int>& line_index) {
+                std::vector<int>& line_index, LineMeter& meter) {
     line_index[id] = static_cast<int>(lines_.size());
-    lines_.push_back(LineSlot{id, &port, std::move(channel), -1});
+    lines_.push_back(LineSlot{.id = id, .port = &port, .channel = std::move(channel), .active = -1, .meter = &meter});
   }
 
   base::Result<void> start(const std::vector<int>* line_index) {
@@ -207,6 +208,9 @@ class Worker final : public RtpSessionListener {
       ctx_stream_ = s ? s->id : 0;
 
       line.port->read(mic_);
+      line.channel->prepare_tx(mic_);
+      if (line.channel->echo_bypass_started()) post(MediaEventType::echo_bypassed, 0);
+      if (line.channel->echo_bypass_ended()) post(MediaEventType::echo_restored, 0);
       bool digit_edge = false;
       for (const dsp::DtmfEvent& e : line.channel->process_tx(mic_)) {
         post(e.end ? MediaEventType::line_digit_end : MediaEventType::line_digit_begin, e.digit);
@@ -231,9 +235,17 @@ class Worker final : public RtpSessionListener {
       line.channel->process_rx(out_);
       if (line.signal) play_signal(line);
       line.port->write(out_);
+      line.channel->line_written(out_);
     }
 
     const bool publish = ++tick_count_ % kPublishEveryTicks == 0;
+    if (publish) {
+      for (LineSlot& line : lines_) {
+        line.meter->tx_dbm0.store(static_cast<float>(line.channel->tx_level_dbm0()), std::memory_order_relaxed);
+        line.meter->rx_dbm0.store(static_cast<float>(line.channel->rx_level_dbm0()), std::memory_order_relaxed);
+        line.meter->echo_bypassed.store(line.channel->echo_bypassed(), std::memory_order_relaxed);
+      }
+    }
     for (StreamSlot& s : streams_) {
       if (s.id == 0) continue;
       s.session->tick_rtcp(now);
@@ -576,8 +588,14 @@ struct MediaEngine::Impl {
   std::vector<const dsp::ToneProfile*> profiles;
   // detect_caller_id(): the lines whose audio is searched for caller ID.
   std::vector<std::pair<LineId, std::pair<dsp::CallerIdFormat, bool>>> caller_id_lines;
+  // cancel_echo(): the lines whose echo is cancelled, and how.
+  std::vector<std::pair<LineId, std::pair<dsp::EchoCancellerKind, dsp::EchoCancellerOptions>>> echo_lines;
   base::UniqueFd event_fd;
   std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<LineMeter[]> meters;  // one per line, written by its worker
+  std::vector<std::string> echo_names;  // the canceller per line ("off")
+  // set_gains(): rx and tx gain per line, dB.
+  std::vector<std::pair<LineId, std::pair<double, double>>> gains;
   std::vector<int> line_worker;   // LineId -> worker
   std::vector<int> line_index;    // LineId -> index in its worker's lines
   std::vector<std::size_t> worker_streams;
@@ -608,6 +626,8 @@ base::Result<void> MediaEngine::start() {
   for (std::size_t w = 0; w < n_workers; ++w)
     m.workers.push_back(std::make_unique<Worker>(m.event_fd.get(), m.config.rtp_timeout_ms, relay_streams));
   m.line_worker.assign(n_lines, -1);
+  m.meters = std::make_unique<LineMeter[]>(n_lines);
+  m.echo_names.assign(n_lines, "off");
   m.line_index.assign(n_lines, -1);
   m.worker_streams.assign(n_workers, 0);
   const dsp::ToneProfile* fallback = dsp::find_tone_profile("US");
@@ -621,7 +641,12 @@ base::Result<void> MediaEngine::start() {
     auto channel = std::make_unique<dsp::Channel>(*profile);
     for (const auto& [line, how] : m.caller_id_lines)
       if (line == i) channel->enable_caller_id(how.first, how.second);
-    m.workers[w]->add_line(i, m.driver.port(i), std::move(channel), m.line_index);
+    for (const auto& [line, ec] : m.echo_lines)
+      if (line == i) channel->set_echo_canceller(dsp::make_echo_canceller(ec.first, ec.second));
+    for (const auto& [line, g] : m.gains)
+      if (line == i) channel->set_gains(g.first, g.second);
+    m.echo_names[i] = std::string(channel->echo_canceller_name());
+    m.workers[w]->add_line(i, m.driver.port(i), std::move(channel), m.line_index, m.meters[i]);
   }
   for (std::size_t w = 0; w < n_workers; ++w) {
     if (auto r = m.workers[w]->start(&m.line_index); !r) {
@@ -763,6 +788,22 @@ void MediaEngine::dial_line(LineId line, const std::string& digits) {
 
 void MediaEngine::detect_caller_id(LineId line, dsp::CallerIdFormat format, bool automatic) {
   impl_->caller_id_lines.push_back({line, {format, automatic}});
+}
+
+void MediaEngine::cancel_echo(LineId line, dsp::EchoCancellerKind kind, const dsp::EchoCancellerOptions& options) {
+  impl_->echo_lines.push_back({line, {kind, options}});
+}
+
+void MediaEngine::set_gains(LineId line, double rx_db, double tx_db) { impl_->gains.push_back({line, {rx_db, tx_db}}); }
+
+LineLevels MediaEngine::line_levels(LineId line) const {
+  const Impl& m = *impl_;
+  if (!m.meters || line >= m.echo_names.size()) return {};
+  const LineMeter& meter = m.meters[line];
+  return {.tx_dbm0 = meter.tx_dbm0.load(std::memory_order_relaxed),
+          .rx_dbm0 = meter.rx_dbm0.load(std::memory_order_relaxed),
+          .echo_canceller = m.echo_names[line],
+          .echo_bypassed = meter.echo_bypassed.load(std::memory_order_relaxed)};
 }
 
 // Realtime: copies within the fixed arrays, no allocation.

@@ -26,6 +26,7 @@
 // SPSC queue per worker, signalled on event_fd(). The tick allocates nothing,
 // locks nothing and does not log.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,7 @@
 #include "media/srtp.hpp"
 #include "sipline/base/result.hpp"
 #include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/echo_canceller.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 #include "sipline/drivers/line_driver.hpp"
 
@@ -92,6 +94,18 @@ struct StreamStats {
   std::uint64_t rtcp_received = 0;
   std::uint64_t srtp_failures = 0;        // SRTP/SRTCP packets dropped: failed authentication or replay check
   std::uint32_t ssrc = 0;
+  // The far end's RTCP report blocks about our stream (RFC 3550 §6.4.1).
+  // Round-trip times are -1 while unknown: no report with an LSR yet (the
+  // first SR goes out 1.25-3.75 s into the call, the answer to it up to
+  // 7.5 s later) or a peer that sends no RTCP.
+  double rtt_ms = -1;                     // the last round-trip time
+  double rtt_average_ms = -1;             // mean of all round-trip times so far
+  std::uint64_t remote_reports = 0;       // report blocks about us received
+  double remote_fraction_lost = 0;        // the last report's fraction lost, 0..1
+  std::int64_t remote_lost = 0;           // cumulative lost (may be negative: duplicates)
+  double remote_loss_percent = 0;         // remote_lost over the packets we had sent then, 0..100
+  double remote_jitter_ms = 0;            // its interarrival jitter, at the 8 kHz G.711 clock
+  int playout_delay_ms = 0;               // our jitter buffer's fixed delay (call quality's delay estimate)
 };
 
 enum class MediaEventType {
@@ -105,6 +119,23 @@ enum class MediaEventType {
   line_voice,         // audio that is no progress tone has lasted 500 ms on an FXO line
   line_quiet,         // an FXO line has been quiet (below -45 dBm0) for 1 s
   line_sound,         // ... and has sound again
+  echo_bypassed,      // the line's echo canceller stepped aside for a fax/modem answer tone
+  echo_restored,      // ... and is back (the data call ended)
+};
+
+// A line's meters, as `siplinectl lines` shows them.
+struct LineLevels {
+  float tx_dbm0 = -99;           // from the line (after echo cancellation and gain), ~100 ms average
+  float rx_dbm0 = -99;           // to the line
+  std::string echo_canceller = "off";
+  bool echo_bypassed = false;    // stepped aside for a fax/modem answer tone
+};
+
+// Written by a line's worker, read by the control thread.
+struct LineMeter {
+  std::atomic<float> tx_dbm0{-99};
+  std::atomic<float> rx_dbm0{-99};
+  std::atomic<bool> echo_bypassed{false};
 };
 
 // A caller ID message in fixed-size form, so that it crosses the worker's
@@ -159,6 +190,14 @@ class MediaEngine {
   // Before start(): an FXO line. Decode caller ID in its audio, and detect
   // call progress tones (the profile's) and voice.
   void detect_caller_id(LineId line, dsp::CallerIdFormat format, bool automatic);
+  // Before start(): cancel the line's hybrid echo (dsp::EchoCanceller) in
+  // the audio read from it; off on fax/modem answer tone with phase reversals
+  // (ITU-T G.165/G.168) until the data call ends.
+  void cancel_echo(LineId line, dsp::EchoCancellerKind kind, const dsp::EchoCancellerOptions& options);
+  // Before start(): gains in dB (-24..+24) to the line (rx) and from it (tx).
+  void set_gains(LineId line, double rx_db, double tx_db);
+  // A line's levels and echo canceller state (updated about every 100 ms).
+  LineLevels line_levels(LineId line) const;
   // DTMF digits into the line (100 ms on, 100 ms off); at most 32.
   void dial_line(LineId line, const std::string& digits);
 

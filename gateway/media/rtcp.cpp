@@ -148,6 +148,33 @@ base::Result<RtcpCompound> parse_rtcp(std::span<const std::uint8_t> d) {
   return c;
 }
 
+// --- The far end's view of our stream (RFC 3550 §6.4.1) ---
+
+std::int64_t rtcp_round_trip_units(std::uint32_t arrival_middle32, std::uint32_t lsr, std::uint32_t dlsr) {
+  if (lsr == 0) return -1;
+  // Modulo 2^32 (the middle 32 bits wrap every 18 hours), then signed: a
+  // DLSR larger than the time since our SR gives a negative RTT.
+  const auto rtt = static_cast<std::int32_t>(arrival_middle32 - lsr - dlsr);
+  constexpr std::int32_t kMaxRtt = 60 * 65536;
+  if (rtt < 0 || rtt > kMaxRtt) return -1;
+  return rtt;
+}
+
+void FarEndView::on_report_block(const ReportBlock& b, std::uint32_t arrival_middle32, std::uint64_t packets_sent) {
+  ++reports_;
+  fraction_lost_ = b.fraction_lost;
+  cumulative_lost_ = b.cumulative_lost;
+  jitter_units_ = b.jitter;
+  loss_percent_ = packets_sent == 0 || b.cumulative_lost <= 0
+                      ? 0
+                      : std::min(100.0, 100.0 * b.cumulative_lost / static_cast<double>(packets_sent));
+  const std::int64_t rtt = rtcp_round_trip_units(arrival_middle32, b.lsr, b.dlsr);
+  if (rtt < 0) return;
+  rtt_last_ms_ = static_cast<double>(rtt) * 1000.0 / 65536.0;
+  rtt_sum_ms_ += rtt_last_ms_;
+  ++rtt_samples_;
+}
+
 // --- Receiver statistics (RFC 3550 Appendix A) ---
 
 namespace {

@@ -9,6 +9,11 @@
 // and returns the first SR/RR, the first CNAME and whether a BYE was present;
 // other packet types (APP, RTPFB ...) are skipped.
 //
+// FarEndView keeps what the far end's report blocks say about our stream:
+// round-trip time (§6.4.1: RTT = A - LSR - DLSR, A the report's arrival in
+// NTP middle-32 form; only when LSR != 0), its fraction lost, cumulative lost
+// and interarrival jitter.
+//
 // RtpReceiverStats follows Appendix A.1 (sequence tracking with probation,
 // MIN_SEQUENTIAL = 2, MAX_DROPOUT = 3000, MAX_MISORDER = 100), A.3 (expected,
 // lost and fraction lost between reports) and A.8 (interarrival jitter).
@@ -73,6 +78,52 @@ base::Result<RtcpCompound> parse_rtcp(std::span<const std::uint8_t> datagram);
 
 // The middle 32 bits of an NTP timestamp, as LSR uses them.
 inline std::uint32_t ntp_middle32(std::uint64_t ntp) { return static_cast<std::uint32_t>(ntp >> 16); }
+
+// The NTP form (RFC 3550 §4: 32.32 fixed point seconds since 1900) of a
+// wall-clock time given as Unix seconds and nanoseconds.
+inline std::uint64_t ntp_from_unix(std::int64_t seconds, std::int64_t nanoseconds) {
+  const std::uint64_t secs = static_cast<std::uint64_t>(seconds) + 2208988800ull;  // 1900 -> 1970
+  const std::uint64_t frac = (static_cast<std::uint64_t>(nanoseconds) << 32) / 1000000000ull;
+  return (secs << 32) | frac;
+}
+
+// RFC 3550 §6.4.1: the round-trip time in 1/65536 s from a report block that
+// arrived at `arrival_middle32` (our clock, NTP middle 32 bits); -1 when the
+// block carries no LSR (the far end has had no SR from us yet) or the result
+// is negative (a wrong DLSR) or over 60 s (an LSR from a previous clock era).
+std::int64_t rtcp_round_trip_units(std::uint32_t arrival_middle32, std::uint32_t lsr, std::uint32_t dlsr);
+
+// What the far end reports about our stream. Thread: the stream's worker;
+// no allocation.
+class FarEndView {
+ public:
+  // Realtime: a report block about our SSRC arrived at `arrival_middle32`;
+  // `packets_sent` is how many RTP packets we had sent by then (the
+  // denominator of remote_loss_percent).
+  void on_report_block(const ReportBlock& block, std::uint32_t arrival_middle32, std::uint64_t packets_sent);
+
+  std::uint64_t reports() const { return reports_; }           // blocks about us so far
+  bool rtt_known() const { return rtt_samples_ > 0; }
+  double rtt_ms() const { return rtt_last_ms_; }               // the last; -1 while unknown
+  double rtt_average_ms() const { return rtt_samples_ ? rtt_sum_ms_ / static_cast<double>(rtt_samples_) : -1; }
+  double fraction_lost() const { return fraction_lost_ / 256.0; }  // the last report's, 0..1
+  std::int32_t cumulative_lost() const { return cumulative_lost_; }  // may be negative (duplicates)
+  // Cumulative lost over the packets we had sent when the report arrived, in
+  // percent (0..100; packets still in flight count as received).
+  double loss_percent() const { return loss_percent_; }
+  // Interarrival jitter in ms, from timestamp units at `clock_hz` (8000 for G.711).
+  double jitter_ms(double clock_hz = 8000) const { return jitter_units_ * 1000.0 / clock_hz; }
+
+ private:
+  std::uint64_t reports_ = 0;
+  std::uint64_t rtt_samples_ = 0;
+  double rtt_last_ms_ = -1;
+  double rtt_sum_ms_ = 0;
+  std::uint8_t fraction_lost_ = 0;
+  std::int32_t cumulative_lost_ = 0;
+  double loss_percent_ = 0;
+  std::uint32_t jitter_units_ = 0;
+};
 
 // Receiver statistics of one source (RFC 3550 Appendix A.1, A.3, A.8).
 class RtpReceiverStats {

@@ -340,7 +340,8 @@ void RtpSession::receive(base::TimePoint now, RtpSessionListener& listener) {
     }
     std::size_t length = static_cast<std::size_t>(n);
     if (!unprotect(length, true)) continue;
-    handle_rtcp(std::span<const std::uint8_t>(rx_buf_.data(), length), from, from_len, now);
+    handle_rtcp(std::span<const std::uint8_t>(rx_buf_.data(), length), from, from_len,
+                ntp_from_unix(arrival.tv_sec, arrival.tv_nsec));
   }
   if (rx_event_active_ && now - rx_event_update_ > kRemoteEventTimeout) {
     rx_event_active_ = false;
@@ -404,7 +405,7 @@ void RtpSession::handle_rtp(std::span<const std::uint8_t> datagram, const sockad
 }
 
 void RtpSession::handle_rtcp(std::span<const std::uint8_t> datagram, const sockaddr_storage& from, socklen_t from_len,
-                             base::TimePoint now) {
+                             std::uint64_t arrival_ntp) {
   auto c = parse_rtcp(datagram);
   if (!c) return;
   if (rtcp_latched_) {
@@ -418,7 +419,11 @@ void RtpSession::handle_rtcp(std::span<const std::uint8_t> datagram, const socka
   if (c->report.sender) {
     have_sr_ = true;
     last_sr_middle_ = ntp_middle32(c->report.sender_info.ntp_timestamp);
-    last_sr_arrival_ = now;
+    last_sr_arrival_ = ntp_middle32(arrival_ntp);
+  }
+  for (std::size_t i = 0; i < c->report.block_count; ++i) {
+    const ReportBlock& b = c->report.blocks[i];
+    if (b.ssrc == ssrc_) far_end_.on_report_block(b, ntp_middle32(arrival_ntp), rtp_sent_);
   }
 }
 
@@ -433,12 +438,11 @@ void RtpSession::tick_rtcp(base::TimePoint now) {
   r.ssrc = ssrc_;
   r.sender = sent_since_report_;
   sent_since_report_ = false;
+  timespec wall{};
+  ::clock_gettime(CLOCK_REALTIME, &wall);
+  const std::uint64_t wall_ntp = ntp_from_unix(wall.tv_sec, wall.tv_nsec);
   if (r.sender) {
-    timespec wall{};
-    ::clock_gettime(CLOCK_REALTIME, &wall);
-    const std::uint64_t secs = static_cast<std::uint64_t>(wall.tv_sec) + 2208988800ull;  // 1900 -> 1970
-    const std::uint64_t frac = (static_cast<std::uint64_t>(wall.tv_nsec) << 32) / 1000000000ull;
-    r.sender_info.ntp_timestamp = (secs << 32) | frac;
+    r.sender_info.ntp_timestamp = wall_ntp;
     r.sender_info.rtp_timestamp = timestamp_;
     r.sender_info.packet_count = static_cast<std::uint32_t>(rtp_sent_);
     r.sender_info.octet_count = static_cast<std::uint32_t>(octets_sent_);
@@ -449,8 +453,11 @@ void RtpSession::tick_rtcp(base::TimePoint now) {
     rx_stats_.fill_report_block(b);
     if (have_sr_) {
       b.lsr = last_sr_middle_;
-      const auto delay_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last_sr_arrival_).count();
-      b.dlsr = static_cast<std::uint32_t>((static_cast<std::uint64_t>(delay_us) << 16) / 1000000u);
+      // DLSR from the SR's kernel arrival time to now on the same wall clock
+      // (not the 20 ms tick), so the far end's RTT is not off by up to a
+      // tick; 0 if the clock stepped back.
+      const auto held = static_cast<std::int32_t>(ntp_middle32(wall_ntp) - last_sr_arrival_);
+      b.dlsr = held > 0 ? static_cast<std::uint32_t>(held) : 0;
     }
     r.block_count = 1;
   }
@@ -485,6 +492,13 @@ void RtpSession::publish_stats() {
   published_.rtcp_sent.store(rtcp_sent_, std::memory_order_relaxed);
   published_.rtcp_received.store(rtcp_received_, std::memory_order_relaxed);
   published_.srtp_failures.store(srtp_failures_, std::memory_order_relaxed);
+  published_.rtt_ms.store(far_end_.rtt_ms(), std::memory_order_relaxed);
+  published_.rtt_average_ms.store(far_end_.rtt_average_ms(), std::memory_order_relaxed);
+  published_.remote_reports.store(far_end_.reports(), std::memory_order_relaxed);
+  published_.remote_fraction_lost.store(far_end_.fraction_lost(), std::memory_order_relaxed);
+  published_.remote_lost.store(far_end_.cumulative_lost(), std::memory_order_relaxed);
+  published_.remote_loss_percent.store(far_end_.loss_percent(), std::memory_order_relaxed);
+  published_.remote_jitter_ms.store(far_end_.jitter_ms(), std::memory_order_relaxed);
 }
 
 StreamStats RtpSession::published_stats() const {
@@ -497,6 +511,14 @@ StreamStats RtpSession::published_stats() const {
   s.rtcp_received = published_.rtcp_received.load(std::memory_order_relaxed);
   s.srtp_failures = published_.srtp_failures.load(std::memory_order_relaxed);
   s.ssrc = ssrc_;
+  s.rtt_ms = published_.rtt_ms.load(std::memory_order_relaxed);
+  s.rtt_average_ms = published_.rtt_average_ms.load(std::memory_order_relaxed);
+  s.remote_reports = published_.remote_reports.load(std::memory_order_relaxed);
+  s.remote_fraction_lost = published_.remote_fraction_lost.load(std::memory_order_relaxed);
+  s.remote_lost = published_.remote_lost.load(std::memory_order_relaxed);
+  s.remote_loss_percent = published_.remote_loss_percent.load(std::memory_order_relaxed);
+  s.remote_jitter_ms = published_.remote_jitter_ms.load(std::memory_order_relaxed);
+  s.playout_delay_ms = jitter_.delay_frames() * 20;  // fixed after construction
   return s;
 }
 

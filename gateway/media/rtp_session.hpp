@@ -37,6 +37,12 @@
 // connect command (swap_srtp).
 // Limits: one 20 ms frame per received packet is assumed (ptime 20; a longer
 // packet plays its first 20 ms); no RTCP BYE on close.
+// Call quality: report blocks about our SSRC give the round-trip time (RFC
+// 3550 §6.4.1, against the kernel's arrival time of the RTCP datagram, the
+// same wall clock our SR's NTP time comes from) and the far end's view of
+// our stream (media/rtcp.hpp FarEndView); published with the other stats.
+// The DLSR we send runs from the far end's SR's kernel arrival time to the
+// moment our report is built, on that same wall clock (not the 20 ms tick).
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -162,8 +168,9 @@ class RtpSession {
   bool unprotect(std::size_t& length, bool rtcp);
   void handle_rtp(std::span<const std::uint8_t> datagram, const sockaddr_storage& from, socklen_t from_len,
                   std::uint32_t arrival_units, base::TimePoint now, RtpSessionListener& listener);
+  // `arrival_ntp`: the datagram's (kernel) arrival in NTP form, for RTT.
   void handle_rtcp(std::span<const std::uint8_t> datagram, const sockaddr_storage& from, socklen_t from_len,
-                   base::TimePoint now);
+                   std::uint64_t arrival_ntp);
   std::uint64_t next_random();
 
   base::UniqueFd rtp_fd_;
@@ -223,7 +230,8 @@ class RtpSession {
   base::TimePoint next_rtcp_{};
   bool have_sr_ = false;
   std::uint32_t last_sr_middle_ = 0;
-  base::TimePoint last_sr_arrival_{};
+  std::uint32_t last_sr_arrival_ = 0;      // its kernel arrival time, NTP middle 32 bits
+  FarEndView far_end_;                     // the far end's reports about our SSRC
 
   struct Published {
     std::atomic<std::uint64_t> packets_sent{0};
@@ -233,6 +241,13 @@ class RtpSession {
     std::atomic<std::uint64_t> rtcp_sent{0};
     std::atomic<std::uint64_t> rtcp_received{0};
     std::atomic<std::uint64_t> srtp_failures{0};
+    std::atomic<double> rtt_ms{-1};
+    std::atomic<double> rtt_average_ms{-1};
+    std::atomic<std::uint64_t> remote_reports{0};
+    std::atomic<double> remote_fraction_lost{0};
+    std::atomic<std::int64_t> remote_lost{0};
+    std::atomic<double> remote_loss_percent{0};
+    std::atomic<double> remote_jitter_ms{0};
   } published_;
 };
 

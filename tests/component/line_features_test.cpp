@@ -5,6 +5,7 @@
 // (60 ms breaks at 10 pulses per second, a timed flash) and the gateway reads
 // it the way a line card does; what the phone gets back is checked by
 // listening to it and by its loop current and polarity.
+#include <cmath>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -165,6 +166,38 @@ TEST_F(GatewayTest, PhoneCallsTheOtherPhoneThroughTheExchangeAndBothTalk) {
   EXPECT_TRUE(gw.wait_line_state(kPhone2, "disconnected", 8s)) << gw.describe();
   EXPECT_TRUE(gw.wait_line_state(kLine1, "idle", 3s)) << gw.describe();
   EXPECT_TRUE(gw.wait_line_state(kLine2, "idle", 3s)) << gw.describe();
+}
+
+}  // namespace
+}  // namespace sipline::test
+
+namespace sipline::test {
+namespace {
+
+// `siplinectl lines` meters each line's levels after the port's gains. Phone
+// 1 (tx_gain_db -6, rx_gain_db +3) is off hook on dial tone (US: 350 + 440 Hz
+// at -13 dBm0 each, -10 dBm0 together) and sends a 1 kHz tone at -10 dBFS
+// (RMS against full scale: -3.8 dBm0, as 0 dBm0 is a sine of peak 22800, RMS
+// 16122). Phone 2 is idle: silence both ways.
+TEST_F(GatewayTest, LinesShowTheLevelsEachWayAfterThePortsGains) {
+  GatewayOptions options;
+  options.phones[0].extra_toml = "tx_gain_db = -6\nrx_gain_db = 3\necho_cancel = false";
+  ASSERT_TRUE(start_gateway(options));
+  ASSERT_TRUE(is_ok(gw.phone(1, "offhook")));
+  ASSERT_TRUE(gw.wait_line_state(1, "dialtone", 3s)) << gw.describe();
+  ASSERT_TRUE(is_ok(gw.phone(1, "tone", {{"hz", 1000}, {"level_dbfs", -10.0}})));
+  std::this_thread::sleep_for(600ms);  // the meters average ~100 ms, published every 100 ms
+  const Json phone1 = gw.line(1);
+  const double tx = phone1.value("level_tx_dbm0", 0.0), rx = phone1.value("level_rx_dbm0", 0.0);
+  EXPECT_NEAR(tx, 20 * std::log10(32767 * std::pow(10, -10 / 20.0) / (22800 / std::sqrt(2.0))) - 6, 1.0)
+      << phone1.dump();
+  EXPECT_NEAR(rx, -10 + 3, 1.0) << phone1.dump();
+  EXPECT_EQ(phone1.value("echo_canceller", ""), "off") << phone1.dump();
+  const Json phone2 = gw.line(2);
+  EXPECT_LE(phone2.value("level_tx_dbm0", 0.0), -90) << phone2.dump();
+  EXPECT_LE(phone2.value("level_rx_dbm0", 0.0), -90) << phone2.dump();
+  EXPECT_EQ(phone2.value("echo_canceller", ""), "sipline") << phone2.dump();
+  ASSERT_TRUE(is_ok(gw.phone(1, "onhook")));
 }
 
 }  // namespace

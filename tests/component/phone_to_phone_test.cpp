@@ -36,11 +36,7 @@ TEST_F(GatewayTest, TwoPhonesTalkBothWaysThroughSipLoopback) {
   options.phones[1].auto_answer_ms = 400;
   ASSERT_TRUE(start_gateway(options));
 
-  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "offhook")));
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "dialtone", 3s)) << gw.describe();
-  ASSERT_TRUE(is_ok(gw.phone(kPhone1, "dial", {{"digits", "202"}})));
-  ASSERT_TRUE(gw.wait_line_state(kPhone2, "connected", 15s)) << gw.describe();
-  ASSERT_TRUE(gw.wait_line_state(kPhone1, "connected", 5s)) << gw.describe();
+  ASSERT_TRUE(gw.call_phone(kPhone1, "202", kPhone2));
 
   // One call per leg: phone 1's outbound INVITE and the inbound one ringing phone 2.
   const Json calls = gw.calls();

@@ -217,6 +217,16 @@ bool GatewayUnderTest::wait_line_state(int index, const std::string& state, std:
   return poll_until([&] { return line_state(index) == state; }, timeout);
 }
 
+::testing::AssertionResult GatewayUnderTest::call_phone(int caller, const std::string& digits, int callee) {
+  auto failed = [&](const std::string& step) { return ::testing::AssertionFailure() << step << "\n" << describe(); };
+  if (!phone(caller, "offhook").value("ok", false)) return failed("offhook refused");
+  if (!wait_line_state(caller, "dialtone", 3s)) return failed("no dial tone");
+  if (!phone(caller, "dial", {{"digits", digits}}).value("ok", false)) return failed("dial refused");
+  if (!wait_line_state(callee, "connected", 15s)) return failed("the callee did not answer");
+  if (!wait_line_state(caller, "connected", 5s)) return failed("the caller is not connected");
+  return ::testing::AssertionSuccess();
+}
+
 bool GatewayUnderTest::wait_call_count(std::size_t count, std::chrono::milliseconds timeout) {
   return poll_until([&] { return call_count() == count; }, timeout);
 }

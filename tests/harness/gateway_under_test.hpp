@@ -114,6 +114,10 @@ class GatewayUnderTest {
 
   // Polls (every 50 ms) until the line is in `state`; false on timeout.
   bool wait_line_state(int index, const std::string& state, std::chrono::milliseconds timeout = 5s);
+  // Sim phone `caller` goes off hook, gets dial tone and dials `digits`;
+  // success once phone `callee` (which must answer by itself) and the caller
+  // are both connected, else the step that failed and describe().
+  ::testing::AssertionResult call_phone(int caller, const std::string& digits, int callee);
   bool wait_call_count(std::size_t count, std::chrono::milliseconds timeout = 5s);
   // Polls phone.listen_ratio until it exceeds `min_ratio` in `samples` consecutive
   // readings (100 ms apart) or `timeout`.

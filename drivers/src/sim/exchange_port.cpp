@@ -101,6 +101,7 @@ ExchangePort::ExchangePort(std::size_t index, std::string name, const SimExchang
       answer_reversal_(line.answer_polarity_reversal), disconnect_(line.disconnect),
       loop_drop_ms_(std::max(line.loop_drop_ms, base::kFrameMs)), subscribers_(copy_subscribers(subscribers)),
       own_number_(line.number), loop_rx_(line.hook) {
+  if (line.echo) echo_.emplace(*line.echo);
   publish();
 }
 
@@ -167,6 +168,8 @@ void ExchangePort::read(base::FrameSpan from_line) {
     next_tone_ = nullptr;
   }
   produce(from_line);
+  // The hybrid reflects what the port sent last tick back to the port.
+  if (echo_ && loop_closed_) echo_->process(last_to_line_, from_line);
   publish();
 }
 
@@ -174,6 +177,7 @@ void ExchangePort::write(base::ConstFrameSpan port_audio) {
   // An open loop (on hook, a dial pulse) carries nothing.
   static constexpr base::AudioFrame kSilence{};
   const base::ConstFrameSpan to_line = loop_closed_ ? port_audio : base::ConstFrameSpan(kSilence);
+  std::copy(to_line.begin(), to_line.end(), last_to_line_.begin());
   // The exchange's digit receiver, attached while it collects the number.
   for (const auto& e : dtmf_rx_.process(to_line)) {
     if (!e.end) collect_digit(e.digit);

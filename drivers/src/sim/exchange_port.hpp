@@ -375,6 +375,8 @@ class ExchangePort final : public LinePort {
   uint64_t call_token_ = 0;
   uint32_t call_count_ = 0;       // this line's calls to other lines (the token's second half)
   uint64_t seen_offer_ = 0;       // the last offer taken or refused
+  std::optional<dsp::EchoPath> echo_;   // the exchange side's hybrid echo, if configured
+  base::AudioFrame last_to_line_{};      // what the port sent last tick (the echo's source)
 };
 
 }  // namespace sipline::drivers::sim

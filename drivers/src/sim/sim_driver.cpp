@@ -136,7 +136,7 @@ SimDriver::SimDriver(const SimDriverConfig& config) : impl_(std::make_unique<Imp
     const auto& p = config.phones[i];
     std::string name = p.name.empty() ? "fxs" + std::to_string(i + 1) : p.name;
     impl_->ports.push_back(
-        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, p.caller_id, p.caller_id_auto, p.hook,
+        std::make_unique<sim::SimPort>(i, std::move(name), p.auto_answer_ms, p.caller_id, p.caller_id_auto, p.hook, p.echo,
                                        impl_->event_fd.get()));
   }
   impl_->control.resize(impl_->ports.size());

@@ -100,13 +100,15 @@ StatusData StatusCell::read() const {
 // ---- SimPort: control side ----
 
 SimPort::SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::CallerIdFormat caller_id,
-                 bool caller_id_auto, const dsp::HookTiming& hook, int event_fd)
+                 bool caller_id_auto, const dsp::HookTiming& hook, const std::optional<dsp::EchoPathOptions>& echo,
+                 int event_fd)
     : index_(index), name_(std::move(name)), event_fd_(event_fd), hook_timing_(hook),
       auto_answer_ms_(auto_answer_ms < 0 ? -1 : auto_answer_ms),
       cid_rx_(caller_id, caller_id_auto),
       car_capable_(caller_id_auto || caller_id == dsp::CallerIdFormat::jclip), hook_(hook) {
   cid_.id.number.reserve(dsp::kMaxCallerIdNumber + 8);
   cid_.id.name.reserve(dsp::kMaxCallerIdName + 8);
+  if (echo) echo_.emplace(*echo);
   publish();
 }
 
@@ -141,6 +143,8 @@ void SimPort::read(base::FrameSpan from_line) {
   run_dialing();
   read_hook();
   produce(from_line);
+  // The hybrid reflects what the line carried last tick into what it sends.
+  if (echo_ && loop_closed()) echo_->process(last_heard_, from_line);
   publish();
 }
 
@@ -149,6 +153,7 @@ void SimPort::write(base::ConstFrameSpan to_line) {
   static constexpr base::AudioFrame kSilence{};
   // So is it while a flash or a dial pulse breaks the loop.
   const base::ConstFrameSpan heard = loop_closed() ? to_line : base::ConstFrameSpan(kSilence);
+  std::copy(heard.begin(), heard.end(), last_heard_.begin());
   // The caller ID receiver is bridged across the line on hook (and during
   // NTT's primary response), as in a real phone.
   if (!off_hook_ || primary_response_) hear_caller_id(to_line);

@@ -42,6 +42,7 @@
 #include "sipline/drivers/line_driver.hpp"
 #include "sipline/dsp/caller_id.hpp"
 #include "sipline/dsp/dtmf.hpp"
+#include "sipline/dsp/echo_path.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::drivers::sim {
@@ -213,7 +214,8 @@ class SimPort final : public LinePort {
  public:
   // `event_fd` is the driver's eventfd, signalled after each event is queued.
   SimPort(std::size_t index, std::string name, int auto_answer_ms, dsp::CallerIdFormat caller_id,
-          bool caller_id_auto, const dsp::HookTiming& hook, int event_fd);
+          bool caller_id_auto, const dsp::HookTiming& hook, const std::optional<dsp::EchoPathOptions>& echo,
+          int event_fd);
   ~SimPort() override;
 
   std::size_t index() const override { return index_; }
@@ -336,6 +338,8 @@ class SimPort final : public LinePort {
   double listen_hz_ = 0, listen_ratio_ = 0, level_dbfs_ = -120;
 
   SamplesPtr record_;
+  std::optional<dsp::EchoPath> echo_;   // the line's hybrid echo, if configured
+  base::AudioFrame last_heard_{};        // what the line carried last tick (the echo's source)
 };
 
 }  // namespace sipline::drivers::sim

@@ -33,6 +33,22 @@ inline void append_tones(std::vector<int16_t>& out, std::initializer_list<Tone> 
   }
 }
 
+// Appends `ms` of a modem answer tone at `dbm0`: `hz` (2100 for V.25 ANS)
+// with its phase turned by 180 degrees every `reversal_ms` (0 = never) and
+// amplitude modulated by `am_depth` at 15 Hz (V.8 ANSam).
+inline void append_answer_tone(std::vector<int16_t>& out, int ms, int reversal_ms, double am_depth = 0,
+                               double hz = 2100, double dbm0 = -12) {
+  const double peak = dbm0_to_peak(dbm0);
+  const int n = ms * base::kSampleRate / 1000;
+  for (int i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i) / base::kSampleRate;
+    const int reversals = reversal_ms > 0 ? i / (reversal_ms * base::kSampleRate / 1000) : 0;
+    const double phase = 2 * std::numbers::pi * hz * t + (reversals % 2 ? std::numbers::pi : 0.0);
+    const double am = 1 + am_depth * std::sin(2 * std::numbers::pi * 15 * t);
+    out.push_back(static_cast<int16_t>(std::lround(peak * am / (1 + am_depth) * std::sin(phase))));
+  }
+}
+
 inline void append_silence(std::vector<int16_t>& out, int ms) {
   out.insert(out.end(), static_cast<std::size_t>(ms * base::kSampleRate / 1000), int16_t{0});
 }

@@ -457,6 +457,62 @@ TEST(ConfigSrtp, BadValuesAreErrorsAtTheirLine) {
   expect_invalid_at_line("[media]\n\nsrtp_suites = [\"AEAD_AES_128_GCM\", \"AEAD_AES_128_GCM\"]\n", 3, "listed twice");
 }
 
+TEST(ConfigEcho, SiplineCancellerWithA32MsTailOnEveryPortByDefault) {
+  auto c = parse_config("", "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_TRUE(c->media.echo_canceller.has_value());
+  EXPECT_EQ(*c->media.echo_canceller, dsp::EchoCancellerKind::sipline);
+  EXPECT_EQ(c->media.echo_tail_ms, 32);
+  for (const auto& p : c->lines.ports) {
+    EXPECT_TRUE(p.echo_cancel);
+    EXPECT_FALSE(p.sim_echo.has_value());
+    EXPECT_EQ(p.rx_gain_db, 0);
+    EXPECT_EQ(p.tx_gain_db, 0);
+  }
+}
+
+TEST(ConfigEcho, ReadsTheCancellerTailGainsAndTheSimulatedHybrid) {
+  auto c = parse_config(R"([media]
+echo_canceller = "speex"
+echo_tail_ms = 128
+[[lines.port]]
+name = "fxs1"
+number = "201"
+echo_cancel = false
+rx_gain_db = -3.5
+tx_gain_db = 6
+sim_echo = { erl_db = 6, delay_ms = 8, dispersion_ms = 12, noise_dbm0 = -60, seed = 7 }
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(*c->media.echo_canceller, dsp::EchoCancellerKind::speex);
+  EXPECT_EQ(c->media.echo_tail_ms, 128);
+  const auto& p = c->lines.ports.at(0);
+  EXPECT_FALSE(p.echo_cancel);
+  EXPECT_DOUBLE_EQ(p.rx_gain_db, -3.5);
+  EXPECT_DOUBLE_EQ(p.tx_gain_db, 6);
+  ASSERT_TRUE(p.sim_echo.has_value());
+  EXPECT_DOUBLE_EQ(p.sim_echo->erl_db, 6);
+  EXPECT_EQ(p.sim_echo->delay_ms, 8);
+  EXPECT_EQ(p.sim_echo->dispersion_ms, 12);
+  EXPECT_DOUBLE_EQ(p.sim_echo->noise_dbm0, -60);
+  EXPECT_EQ(p.sim_echo->seed, 7u);
+  auto off = parse_config("[media]\necho_canceller = \"off\"\n", "test.toml");
+  ASSERT_TRUE(off) << off.error().message();
+  EXPECT_FALSE(off->media.echo_canceller.has_value());
+}
+
+TEST(ConfigEcho, BadValuesAreErrorsAtTheirLine) {
+  expect_invalid_at_line("[media]\necho_canceller = \"oslec\"\n", 2, "is not sipline, spandsp, speex or off");
+  expect_invalid_at_line("[media]\necho_tail_ms = 256\n", 2, "media.echo_tail_ms: 256 is out of range 8..128");
+  const std::string port = "[[lines.port]]\nname = \"fxs1\"\nnumber = \"201\"\n";
+  expect_invalid_at_line(port + "rx_gain_db = 30\n", 4, "lines.port.rx_gain_db");
+  expect_invalid_at_line(port + "tx_gain_db = \"loud\"\n", 4, "expected a number");
+  expect_invalid_at_line(port + "sim_echo = { erl_db = 6, tail = 3 }\n", 4, "unknown key 'tail'");
+  expect_invalid_at_line(port + "sim_echo = { delay_ms = 500 }\n", 4, "lines.port.sim_echo.delay_ms");
+  expect_invalid_at_line(port + "sim_echo = 6\n", 4, "expected a table");
+}
+
 TEST(Config, UnknownCountryIsAnError) {
   expect_invalid_at_line("[lines]\ncountry = \"XX\"\n", 2, "unknown country \"XX\"");
   expect_invalid_at_line("[[lines.port]]\nname = \"a\"\nnumber = \"1\"\ncountry = \"ZZ\"\n", 4,

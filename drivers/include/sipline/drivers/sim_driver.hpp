@@ -55,6 +55,7 @@
 #include "sipline/base/result.hpp"
 #include "sipline/drivers/line_driver.hpp"
 #include "sipline/dsp/caller_id.hpp"
+#include "sipline/dsp/echo_path.hpp"
 #include "sipline/dsp/tone_profile.hpp"
 
 namespace sipline::drivers {
@@ -97,6 +98,9 @@ struct SimPhoneConfig {
   // hook longer than flash_max_ms, flash, pulse_digit) come from a
   // HookClassifier with this timing; flash() defaults to its middle.
   dsp::HookTiming hook{};
+  // The line's hybrid echo: what the phone hears comes back into what it
+  // sends, delayed, smeared and attenuated (dsp::EchoPath); none = no echo.
+  std::optional<dsp::EchoPathOptions> echo{};
 };
 
 // One exchange line: an FXO port (after the phones' ports, in this order).
@@ -115,6 +119,8 @@ struct SimExchangeLineConfig {
   int loop_drop_ms = 800;
   // How the exchange reads the port's loop: seizure, release, dial pulses.
   dsp::HookTiming hook{};
+  // The exchange side's hybrid echo of the port's audio (dsp::EchoPath); none = no echo.
+  std::optional<dsp::EchoPathOptions> echo{};
 };
 
 // A subscriber of the exchange that the FXO ports can call (outgoing calls).

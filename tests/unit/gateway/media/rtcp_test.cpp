@@ -153,5 +153,82 @@ TEST(RtpReceiverStats, JitterIsZeroForPerfectlyTimedPacketsAndGrowsWithVariation
   EXPECT_NEAR(static_cast<double>(uneven.jitter()), 80.0, 2.0);
 }
 
+// --- Round-trip time and the far end's view (RFC 3550 §6.4.1) ---
+
+TEST(RtcpRoundTrip, MatchesTheRfc3550Example) {
+  // §6.4.1's figure: A = 0xb710:8000 (46864.500 s), LSR = 0xb705:2000
+  // (46853.125 s), DLSR = 0x0005:4000 (5.250 s) -> 0x0006:2000 (6.125 s).
+  EXPECT_EQ(rtcp_round_trip_units(0xb7108000u, 0xb7052000u, 0x00054000u), 0x00062000);
+}
+
+TEST(RtcpRoundTrip, IsUnknownWithoutLsrOrWhenNegative) {
+  EXPECT_EQ(rtcp_round_trip_units(0xb7108000u, 0, 0), -1);                       // no SR from us seen yet
+  EXPECT_EQ(rtcp_round_trip_units(0x00010000u, 0x00008000u, 0x00010000u), -1);  // DLSR too large
+  EXPECT_EQ(rtcp_round_trip_units(0x00800000u, 0x00010000u, 0), -1);            // over 60 s: stale LSR
+}
+
+TEST(RtcpRoundTrip, WrapsWithTheMiddle32Bits) {
+  // A just past the wrap: 0x1000 - 0xffffff00 = 0x1100, minus DLSR 0x100 = 0x1000 = 62.5 ms.
+  EXPECT_EQ(rtcp_round_trip_units(0x00001000u, 0xffffff00u, 0x100u), 0x1000);
+}
+
+TEST(RtcpRoundTrip, NtpFromUnixTime) {
+  EXPECT_EQ(ntp_from_unix(0, 0), 2208988800ull << 32);
+  EXPECT_EQ(ntp_from_unix(1, 500000000), ((2208988801ull) << 32) | 0x80000000ull);
+  // The middle 32 bits: the low 16 of the seconds, the high 16 of the fraction.
+  EXPECT_EQ(ntp_middle32(ntp_from_unix(1, 500000000)),
+            static_cast<std::uint32_t>(((2208988801ull & 0xffff) << 16) | 0x8000));
+}
+
+TEST(FarEndView, TakesRttLossAndJitterFromAReceiverReportAboutUs) {
+  // The far end's RR: it last had our SR at 0x1234:5678 and held it 0.5 s.
+  RtcpReport rr;
+  rr.ssrc = 0xabcdef01;
+  rr.block_count = 1;
+  rr.blocks[0] = {.ssrc = 0x11223344, .fraction_lost = 64, .cumulative_lost = 20, .extended_highest_seq = 1000,
+                  .jitter = 80, .lsr = 0x12345678, .dlsr = 0x8000};
+  std::uint8_t buf[128];
+  auto n = build_rtcp_report(rr, "far", buf);
+  ASSERT_TRUE(n.has_value());
+  auto c = parse_rtcp(std::span<const std::uint8_t>(buf, *n));
+  ASSERT_TRUE(c.has_value());
+
+  // It arrives 0.5 s + 40 ms (2621.44 units: 0x0a3d) after our SR.
+  FarEndView view;
+  EXPECT_FALSE(view.rtt_known());
+  EXPECT_EQ(view.rtt_ms(), -1);
+  const std::uint32_t arrival = 0x12345678u + 0x8000u + 0x0a3du;
+  view.on_report_block(c->report.blocks[0], arrival, 400);
+  ASSERT_TRUE(view.rtt_known());
+  EXPECT_NEAR(view.rtt_ms(), 0x0a3d * 1000.0 / 65536.0, 1e-9);  // 39.993 ms
+  EXPECT_NEAR(view.rtt_ms(), 40.0, 0.02);
+  EXPECT_DOUBLE_EQ(view.fraction_lost(), 0.25);
+  EXPECT_EQ(view.cumulative_lost(), 20);
+  EXPECT_DOUBLE_EQ(view.loss_percent(), 5.0);   // 20 of 400 sent
+  EXPECT_DOUBLE_EQ(view.jitter_ms(), 10.0);     // 80 units at 8 kHz
+  EXPECT_EQ(view.reports(), 1u);
+
+  // A second report, 20 ms of round trip (1310.72 units: 0x051f): last and average.
+  ReportBlock b = c->report.blocks[0];
+  b.lsr = 0x22000000;
+  b.dlsr = 0x10000;  // held 1 s
+  view.on_report_block(b, 0x22000000u + 0x10000u + 0x051fu, 600);
+  EXPECT_NEAR(view.rtt_ms(), 0x051f * 1000.0 / 65536.0, 1e-9);
+  EXPECT_NEAR(view.rtt_average_ms(), (0x0a3d + 0x051f) * 1000.0 / 65536.0 / 2, 1e-9);
+
+  // A report without LSR keeps the last RTT and still updates loss and jitter.
+  b.lsr = 0;
+  b.dlsr = 0;
+  b.fraction_lost = 0;
+  b.cumulative_lost = -2;  // duplicates
+  b.jitter = 16;
+  view.on_report_block(b, 0x30000000u, 800);
+  EXPECT_NEAR(view.rtt_ms(), 0x051f * 1000.0 / 65536.0, 1e-9);
+  EXPECT_EQ(view.cumulative_lost(), -2);
+  EXPECT_DOUBLE_EQ(view.loss_percent(), 0.0);
+  EXPECT_DOUBLE_EQ(view.jitter_ms(), 2.0);
+  EXPECT_EQ(view.reports(), 3u);
+}
+
 }  // namespace
 }  // namespace sipline::gateway::media
